@@ -1,0 +1,98 @@
+"""Django core: apps, middleware, REST framework, logging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from holded import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# "development" gives working defaults for every setting; "production" demands
+# the secrets and turns debugging off.
+HOLDED_ENV = env.string("HOLDED_ENV", "development")
+PRODUCTION = HOLDED_ENV == "production"
+
+SECRET_KEY = (
+    env.required("DJANGO_SECRET_KEY")
+    if PRODUCTION
+    else env.string("DJANGO_SECRET_KEY", "development-only-not-a-secret")
+)
+DEBUG = env.boolean("DJANGO_DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = env.strings("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "collector",
+    "streaming",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "holded.urls"
+WSGI_APPLICATION = "holded.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".run" / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Holded event collector",
+    "DESCRIPTION": (
+        "Takes packages of business events, validates them against the registered schema"
+        " and streams them through Kafka."
+    ),
+    "VERSION": "1.0.0",
+}
+
+LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

@@ -1,0 +1,76 @@
+# Shared by the scripts in scripts/: where things live, settings, messages.
+# Sourced, never run. Every value can be overridden from the environment or
+# from a .env file at the project root (see .env.example).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+if [[ -f "$ROOT/.env" ]]; then
+    set -a
+    # shellcheck disable=SC1091
+    source "$ROOT/.env"
+    set +a
+fi
+
+# Downloads and builds (kept between runs) and runtime state (data, logs, pids).
+CACHE_DIR="${HOLDED_CACHE_DIR:-$ROOT/.cache}"
+STATE_DIR="${HOLDED_STATE_DIR:-$ROOT/.run}"
+
+# Versions of the native services. Kafka and the registry come from Maven
+# Central, the S3 gateway from the Go module proxy, PostgreSQL from Debian.
+KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
+LOG4J_VERSION="${LOG4J_VERSION:-2.25.3}"
+SLF4J_VERSION="${SLF4J_VERSION:-2.0.17}"
+# 3.0.x is the newest Apicurio line that runs on Java 17 (3.3 needs Java 21).
+APICURIO_VERSION="${APICURIO_VERSION:-3.0.9}"
+VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.7.0}"
+POSTGRES_MAJOR="${POSTGRES_MAJOR:-15}"
+KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
+
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+SCHEMA_REGISTRY_PORT="${SCHEMA_REGISTRY_PORT:-8085}"
+S3_PORT="${S3_PORT:-9000}"
+POSTGRES_PORT="${POSTGRES_PORT:-5432}"
+API_PORT="${API_PORT:-8000}"
+
+S3_ACCESS_KEY_ID="${S3_ACCESS_KEY_ID:-minioadmin}"
+S3_SECRET_ACCESS_KEY="${S3_SECRET_ACCESS_KEY:-minioadmin}"
+S3_BUCKET="${S3_BUCKET:-holded-events}"
+POSTGRES_DB="${POSTGRES_DB:-holded}"
+POSTGRES_USER="${POSTGRES_USER:-postgres}"
+POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-postgres}"
+
+KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}"
+
+log() { printf '%s %s\n' "[$(date +%H:%M:%S)]" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# die with a message naming the fix when a tool is missing.
+need() {
+    local tool="$1" fix="$2"
+    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed. Fix: $fix"
+}
+
+# True when something already listens on 127.0.0.1:$1.
+port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# The project's Python environment, created from uv.lock by uv.
+ensure_python_env() {
+    if ! command -v uv >/dev/null 2>&1; then
+        need python3 "apt-get install python3 python3-pip"
+        log "installing uv (the project's Python package manager)"
+        python3 -m pip install --quiet --user 'uv>=0.5' \
+            || python3 -m pip install --quiet 'uv>=0.5' \
+            || die "could not install uv with pip"
+        export PATH="$HOME/.local/bin:$PATH"
+    fi
+    # Never let uv fetch an interpreter from outside the package registries.
+    export UV_PYTHON_DOWNLOADS=never
+    (cd "$ROOT" && uv sync --frozen --quiet --python python3.11) \
+        || die "uv sync failed (is Python 3.11 installed? apt-get install python3.11)"
+}
+
+# Run the project's Python (manage.py and friends) inside its environment.
+py() { (cd "$ROOT" && uv run --frozen --quiet --python python3.11 "$@"); }
