@@ -11,6 +11,13 @@ cd "$ROOT"
 
 ensure_python_env
 
+# Debian's docker-compose parses docker-compose.yaml without an engine.
+if ! command -v docker-compose >/dev/null && ((EUID == 0)) && command -v apt-get >/dev/null; then
+    log "installing docker-compose (to validate docker-compose.yaml)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; } >/dev/null 2>&1 \
+        || log "could not install docker-compose; its test will say so"
+fi
+
 started_here=0
 if ! bash scripts/services.sh status >/dev/null 2>&1; then
     started_here=1

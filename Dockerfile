@@ -1,0 +1,24 @@
+# The application image: the collector API (gunicorn), the one-shot init and,
+# with the stream issue, the Beam job. Dependencies come from uv.lock.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    PATH="/opt/venv/bin:$PATH"
+
+RUN pip install --no-cache-dir "uv>=0.5"
+
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+COPY . .
+RUN useradd --system --uid 10001 --home /app app && chown -R app /app
+USER app
+
+EXPOSE 8000
+# The production recommendation: several gunicorn workers (one Kafka producer
+# each, created after the fork).
+CMD ["gunicorn", "holded.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
