@@ -21,4 +21,5 @@ USER app
 EXPOSE 8000
 # The production recommendation: several gunicorn workers (one Kafka producer
 # each, created after the fork).
-CMD ["gunicorn", "holded.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+ENV API_BIND=0.0.0.0:8000 API_ACCESS_LOG=-
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from collector.api import CollectView, LiveView, ReadyView
+
+urlpatterns = [
+    path("collect", CollectView.as_view(), name="collect"),
+    path("health/live", LiveView.as_view(), name="health-live"),
+    path("health/ready", ReadyView.as_view(), name="health-ready"),
+]

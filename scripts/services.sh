@@ -5,7 +5,7 @@
 #   S3 store (versitygw)              built from the Go module proxy
 #   PostgreSQL                        Debian's package
 #
-# usage: scripts/services.sh up|check|down [--purge]|status|logs [SERVICE...]|env
+# usage: scripts/services.sh up|check|down [--purge]|stop SERVICE|status|logs [SERVICE...]|env
 #
 # Downloads and builds are cached in $HOLDED_CACHE_DIR (default .cache/), data,
 # logs and pids live in $HOLDED_STATE_DIR (default .run/). A warm start takes
@@ -440,8 +440,13 @@ case "${1:-}" in
     up) cmd_up ;;
     check) cmd_check ;;
     down) shift; cmd_down "$@" ;;
+    stop)
+        # One service, for fault tests and operators; `up` starts it again.
+        [[ " ${SERVICES[*]} " == *" ${2:-} "* ]] || die "usage: $0 stop SERVICE (one of: ${SERVICES[*]})"
+        stop_service "$2"
+        ;;
     status) cmd_status ;;
     logs) shift; cmd_logs "$@" ;;
     env) cmd_env ;;
-    *) echo "usage: $0 up|check|down [--purge]|status|logs [SERVICE...]|env" >&2; exit 2 ;;
+    *) echo "usage: $0 up|check|down [--purge]|stop SERVICE|status|logs [SERVICE...]|env" >&2; exit 2 ;;
 esac

@@ -29,6 +29,7 @@ stop_services() {
 trap stop_services EXIT
 
 bash scripts/create-topics.sh
+py python manage.py register_schemas
 
 log "ruff"
 py ruff check .

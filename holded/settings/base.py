@@ -73,7 +73,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "collector.errors.handle_exception",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
 }
+
+# The customer's generator posts to http://localhost:8000/collect, without a
+# trailing slash; do not redirect POSTs.
+APPEND_SLASH = False
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Holded event collector",
@@ -95,4 +104,10 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Client libraries log every HTTP request at INFO.
+        **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "botocore", "boto3", "urllib3")},
+        # Django's default config gives it a handler of its own: one line per message.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }

@@ -108,20 +108,21 @@ def test_the_topics_are_created_by_the_project_script(compose: dict[str, Any]) -
     topics_init = compose["services"]["topics-init"]
     assert topics_init["entrypoint"] == ["bash", "/project/scripts/create-topics.sh"]
     assert "./topics:/project/topics:ro" in topics_init["volumes"]
-    assert topics_init["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == compose["services"]["api"]["environment"][
-        "KAFKA_BOOTSTRAP_SERVERS"
-    ]
+    assert (
+        topics_init["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
+        == compose["services"]["api"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
+    )
 
 
 def test_the_native_defaults_match_env_example() -> None:
     from django.conf import settings
 
     example = env_example()
-    assert settings.KAFKA_BOOTSTRAP_SERVERS == example["KAFKA_BOOTSTRAP_SERVERS"]
+    assert example["KAFKA_BOOTSTRAP_SERVERS"] == settings.KAFKA_BOOTSTRAP_SERVERS
     assert example["KAFKA_BOOTSTRAP_SERVERS"].endswith(f":{example['KAFKA_PORT']}")
-    assert settings.SCHEMA_REGISTRY_URL == example["SCHEMA_REGISTRY_URL"]
+    assert example["SCHEMA_REGISTRY_URL"] == settings.SCHEMA_REGISTRY_URL
     assert urlsplit(example["SCHEMA_REGISTRY_URL"]).port == int(example["SCHEMA_REGISTRY_PORT"])
-    assert settings.S3_ENDPOINT_URL == example["S3_ENDPOINT_URL"]
+    assert example["S3_ENDPOINT_URL"] == settings.S3_ENDPOINT_URL
     assert urlsplit(example["S3_ENDPOINT_URL"]).port == int(example["S3_PORT"])
     assert settings.DATABASES["default"]["PORT"] == int(example["POSTGRES_PORT"])
 

@@ -1,0 +1,161 @@
+"""HTTP: POST /collect and the health endpoints. Views stay thin; the work is in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from collector.errors import InvalidPackage, KafkaUnavailable, PayloadTooLarge, SchemaRegistryUnavailable
+from collector.health import run_checks
+from collector.parsers import EventsJSONParser
+from collector.services import CollectResult, collect_package
+from collector.throttling import CollectRateThrottle
+from holded.registry import SchemaUnavailable
+
+EXAMPLE_EVENT = {
+    "data": {"id": "inv-1001", "amount": 120.5},
+    "attributes": {
+        "type": "invoice.created",
+        "targetSubscription": "accounting",
+        "X-Message-Stamp-Holded\\Shared\\Infrastructure\\Messenger\\Stamp\\NewContextStamp": {
+            "accountId": "5b0e6d3c-9f1a-4c55-8d5e-0a7f3f1b2c44",
+            "userId": "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5",
+            "requestPlatform": "web",
+        },
+        "X-Message-Stamp-Holded\\Core\\Messaging\\Messenger\\Stamp\\TimestampStamp": "2024-03-05T10:12:35+00:00",
+        "X-Message-Stamp-Holded\\Core\\Messaging\\Messenger\\Stamp\\MessageIdStamp": (
+            "8c5b7b0e-2f7e-4a57-9d1a-3e2b1c0d9f8e"
+        ),
+    },
+}
+
+
+class CollectView(APIView):
+    """Take a package of events: each valid one to events.raw, each invalid one to the dead letter."""
+
+    parser_classes = [EventsJSONParser]
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [CollectRateThrottle]
+
+    class EventSerializer(serializers.Serializer[Any]):
+        """One event as the source sends it (documentation: each event is validated against the registry)."""
+
+        # A field named like Serializer.data: declared fields leave the class
+        # namespace at runtime, so only the type checker objects.
+        data = serializers.DictField(help_text="id (string), amount (number)")  # type: ignore[assignment]
+        attributes = serializers.DictField(required=False, help_text="The stamps (or under `headers`).")
+        headers = serializers.DictField(required=False, help_text="The sample data's name for `attributes`.")
+
+    class OutcomeSerializer(serializers.Serializer[Any]):
+        index = serializers.IntegerField()
+        correlationId = serializers.UUIDField()
+        status = serializers.ChoiceField(choices=["accepted", "rejected", "unconfirmed"])
+        error = serializers.CharField(required=False)
+
+    class ResultSerializer(serializers.Serializer[Any]):
+        packageId = serializers.UUIDField()
+        schemaId = serializers.IntegerField()
+        accepted = serializers.IntegerField()
+        rejected = serializers.IntegerField()
+        unconfirmed = serializers.IntegerField()
+        events = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        operation_id="collect",
+        request=EventSerializer(many=True),
+        responses={
+            200: OpenApiResponse(ResultSerializer, "Every event acknowledged by Kafka, accepted or rejected."),
+            400: OpenApiResponse(description="Malformed JSON, not an array, or an empty array. Nothing produced."),
+            413: OpenApiResponse(description="Body or number of events over the limit. Nothing produced."),
+            415: OpenApiResponse(description="Not application/json, or an unsupported Content-Encoding."),
+            429: OpenApiResponse(description="Too many requests; see Retry-After."),
+            503: OpenApiResponse(description="Kafka or the Schema Registry unavailable; see Retry-After and events."),
+        },
+        examples=[OpenApiExample("A package of one event", value=[EXAMPLE_EVENT], request_only=True)],
+    )
+    def post(self, request: Request) -> Response:
+        events = request.data
+        if not isinstance(events, list):
+            raise InvalidPackage("The body must be a JSON array of events.")
+        if not events:
+            raise InvalidPackage("The package is empty: send at least one event.")
+        if len(events) > settings.COLLECT_MAX_EVENTS:
+            raise PayloadTooLarge(f"A package holds at most {settings.COLLECT_MAX_EVENTS} events, got {len(events)}.")
+
+        try:
+            result = collect_package(events=events)
+        except SchemaUnavailable as error:
+            raise SchemaRegistryUnavailable(str(error), wait=settings.COLLECT_RETRY_AFTER_SECONDS) from error
+
+        body = result_body(result)
+        if not result.confirmed:
+            raise KafkaUnavailable(
+                "Kafka did not acknowledge every event in time; send the unconfirmed ones again.",
+                wait=settings.COLLECT_RETRY_AFTER_SECONDS,
+                extra=body,
+            )
+        return Response(body, status=status.HTTP_200_OK)
+
+
+def result_body(result: CollectResult) -> dict[str, Any]:
+    events = []
+    for outcome in result.events:
+        item: dict[str, Any] = {
+            "index": outcome.index,
+            "correlationId": str(outcome.correlation_id),
+            "status": outcome.status,
+        }
+        if outcome.error is not None:
+            item["error"] = outcome.error
+        if outcome.kafka_error is not None:
+            item["kafkaError"] = outcome.kafka_error
+        events.append(item)
+    return {
+        "packageId": str(result.package_id),
+        "schemaId": result.schema_id,
+        "accepted": result.count("accepted"),
+        "rejected": result.count("rejected"),
+        "unconfirmed": result.count("unconfirmed"),
+        "events": events,
+    }
+
+
+class LiveView(APIView):
+    """The process answers."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="health_live", responses={200: OpenApiResponse(description="Alive.")})
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+class ReadyView(APIView):
+    """Kafka (with its topics), the Schema Registry (with the events schema) and the S3 store answer."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="health_ready",
+        responses={200: OpenApiResponse(description="Ready."), 503: OpenApiResponse(description="Not ready.")},
+    )
+    def get(self, request: Request) -> Response:
+        checks = run_checks()
+        ready = all(check.ok for check in checks)
+        return Response(
+            {
+                "status": "ok" if ready else "unavailable",
+                "checks": {c.name: {"ok": c.ok, "detail": c.detail, "seconds": c.seconds} for c in checks},
+            },
+            status=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )

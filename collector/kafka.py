@@ -1,0 +1,157 @@
+"""The Kafka producer of this process, and waiting for a package's acknowledgements.
+
+One producer per process, created on first use: librdkafka clients must not
+cross a fork, and gunicorn forks its workers after importing the app, so the
+producer is made inside the worker (and made again if the pid changes). It is
+idempotent with acks=all, and flushed when the process exits.
+
+One thread per producer serves its delivery callbacks (poll). Request threads
+only wait for their package's callbacks: were they to poll themselves, one
+thread could sit in poll() while another's acknowledgement had long arrived.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Kafka record headers, as confluent-kafka takes them.
+Headers = list[tuple[str, str | bytes | None]]
+
+_lock = threading.Lock()
+_producer: Producer | None = None
+_producer_pid = 0
+
+
+def topic(logical_name: str) -> str:
+    """The real name of a topic from its logical name (settings.KAFKA_TOPICS)."""
+    return str(settings.KAFKA_TOPICS[logical_name])
+
+
+def producer_config() -> dict[str, Any]:
+    timeout_ms = int(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS * 1000)
+    return {
+        "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+        "client.id": f"collector-{os.getpid()}",
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": settings.KAFKA_LINGER_MS,
+        "compression.type": settings.KAFKA_COMPRESSION_TYPE,
+        # librdkafka gives up on a record when the request stops waiting for
+        # it, so a record reported unconfirmed is not silently sent later.
+        "message.timeout.ms": timeout_ms,
+        "socket.connection.setup.timeout.ms": min(timeout_ms, 5000),
+        "error_cb": _log_client_error,
+    }
+
+
+def _log_client_error(error: KafkaError) -> None:
+    if error.fatal():
+        logger.error("fatal Kafka producer error, the producer will be rebuilt: %s", error)
+        _discard_producer()
+    else:
+        logger.warning("Kafka producer: %s", error)
+
+
+def _discard_producer() -> None:
+    global _producer
+    with _lock:
+        _producer = None
+
+
+def _serve_callbacks(producer: Producer) -> None:
+    while _producer is producer:
+        producer.poll(0.1)
+
+
+def get_producer() -> Producer:
+    global _producer, _producer_pid
+    pid = os.getpid()
+    producer = _producer
+    if producer is not None and _producer_pid == pid:
+        return producer
+    with _lock:
+        if _producer is None or _producer_pid != pid:
+            _producer = Producer(producer_config())
+            _producer_pid = pid
+            threading.Thread(
+                target=_serve_callbacks, args=(_producer,), name="kafka-delivery-callbacks", daemon=True
+            ).start()
+            logger.info("Kafka producer created in process %s", pid)
+        return _producer
+
+
+@atexit.register
+def flush_producer() -> None:
+    producer = _producer
+    if producer is not None and _producer_pid == os.getpid():
+        _discard_producer()  # stops its callback thread; flush serves the last callbacks
+        left = producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS)
+        if left:
+            logger.error("%s records were not delivered before exit", left)
+
+
+@dataclass
+class Deliveries:
+    """The acknowledgements of one package's records, by their index."""
+
+    expected: int
+    errors: dict[int, str] = field(default_factory=dict)
+    confirmed: set[int] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _done: threading.Event = field(default_factory=threading.Event)
+
+    def callback(self, index: int) -> Callable[[KafkaError | None, Message], None]:
+        def on_delivery(error: KafkaError | None, _message: Message) -> None:
+            self.settle(index, None if error is None else error.str())
+
+        return on_delivery
+
+    def settle(self, index: int, error: str | None) -> None:
+        """Record the outcome of one record: None for acknowledged, else why not."""
+        with self._lock:
+            if error is None:
+                self.confirmed.add(index)
+            else:
+                self.errors[index] = error
+            if len(self.confirmed) + len(self.errors) >= self.expected:
+                self._done.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Until every record is settled (the callback thread settles them) or `timeout` passes."""
+        return self.expected == 0 or self._done.wait(timeout)
+
+
+def produce(
+    producer: Producer,
+    *,
+    topic_name: str,
+    key: bytes,
+    value: bytes,
+    headers: Headers,
+    on_delivery: Callable[[KafkaError | None, Message], None],
+    deadline: float,
+) -> str | None:
+    """Queue one record; None when queued, else why it could not be."""
+    while True:
+        try:
+            producer.produce(topic_name, key=key, value=value, headers=headers, on_delivery=on_delivery)
+            return None
+        except BufferError:
+            # The local queue is full: give the callback thread time to drain it.
+            if time.monotonic() >= deadline:
+                return "the producer's queue stayed full"
+            time.sleep(0.01)
+        except Exception as error:  # KafkaException for a record the client refuses
+            return str(error)

@@ -1,0 +1,14 @@
+"""POST /collect: request limits and throttling."""
+
+from __future__ import annotations
+
+from holded import env
+
+# Request-level limits (413 beyond them). The body limit also applies after gzip.
+COLLECT_MAX_BODY_BYTES = env.integer("COLLECT_MAX_BODY_BYTES", 1024 * 1024)
+COLLECT_MAX_EVENTS = env.integer("COLLECT_MAX_EVENTS", 1000)
+# DRF rate, such as "100/second" or "6000/minute", per client address and per
+# API process; empty for no throttling (429 beyond it).
+COLLECT_THROTTLE_RATE = env.string("COLLECT_THROTTLE_RATE", "")
+# What a 503 asks the client to wait before retrying.
+COLLECT_RETRY_AFTER_SECONDS = env.integer("COLLECT_RETRY_AFTER_SECONDS", 5)

@@ -1,0 +1,113 @@
+"""Fixtures for the collector's integration tests: topics, subject and client of their own."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from django.conf import settings
+from pytest_django.fixtures import Settings as SettingsWrapper
+from rest_framework.test import APIClient
+
+from collector import kafka
+from holded.registry import latest_schemas, registry_client
+from tests.conftest import unique_name
+
+ROOT = Path(__file__).resolve().parents[2]
+RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The topics and subject one test collects into."""
+
+    events_topic: str
+    dead_letter_topic: str
+    subject: str
+    schema_id: int
+
+
+@pytest.fixture
+def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
+    events_topic, dead_letter_topic = unique_name("events.raw"), unique_name("events.dead.letter")
+    futures = kafka_admin.create_topics(
+        [
+            NewTopic(events_topic, 1, 1, config={"message.timestamp.type": "LogAppendTime"}),
+            NewTopic(dead_letter_topic, 1, 1),
+        ]
+    )
+    for future in futures.values():
+        future.result(timeout=30)
+    subject = f"{events_topic}-value"
+    registry = registry_client()
+    schema_id = registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))
+    settings.KAFKA_TOPICS = {"events": events_topic, "dead_letter": dead_letter_topic}
+    latest_schemas.cache_clear()
+    yield Lane(events_topic, dead_letter_topic, subject, schema_id)
+    latest_schemas.cache_clear()
+    registry.delete_subject(subject)
+    registry.delete_subject(subject, permanent=True)
+    for future in kafka_admin.delete_topics([events_topic, dead_letter_topic]).values():
+        future.result(timeout=30)
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def registry(services_up: None) -> SchemaRegistryClient:
+    return registry_client()
+
+
+@pytest.fixture
+def fresh_producer() -> Iterator[None]:
+    """A producer built from the settings of this test, and none left behind."""
+    kafka._discard_producer()
+    yield
+    kafka._discard_producer()
+
+
+def read_topic(topic: str, expected: int, timeout: float = 20.0) -> list[Message]:
+    """Every record of partition 0 of `topic`, waiting until `expected` are there."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            "group.id": f"test-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        records: list[Message] = []
+        deadline = time.monotonic() + timeout
+        while len(records) < expected and time.monotonic() < deadline:
+            record = consumer.poll(0.2)
+            if record is not None and record.error() is None:
+                records.append(record)
+        # Anything beyond what was expected would be a duplicate: look a little longer.
+        for _ in range(3):
+            record = consumer.poll(0.2)
+            if record is not None and record.error() is None:
+                records.append(record)
+        return records
+    finally:
+        consumer.close()
+
+
+def topic_size(topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": "sizes"})
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        return int(high - low)
+    finally:
+        consumer.close()
