@@ -8,6 +8,7 @@ second write of the same dead letter overwrites the first.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import uuid
@@ -39,8 +40,12 @@ class DeadLetter:
     source_topic: str | None = None
     source_partition: int | None = None
     source_offset: int | None = None
+    # A record that could not even be decoded keeps its bytes exactly as read.
+    raw_value: bytes | None = None
 
     def value(self) -> bytes:
+        if self.raw_value is not None:
+            return self.raw_value
         return json.dumps(self.event, ensure_ascii=False, separators=(",", ":")).encode()
 
     def headers(self) -> Headers:
@@ -70,6 +75,8 @@ class DeadLetter:
             "receivedAt": self.received_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "event": self.event,
         }
+        if self.raw_value is not None:
+            document["valueBase64"] = base64.b64encode(self.raw_value).decode()
         if self.source_topic is not None:
             document["source"] = {
                 "topic": self.source_topic,

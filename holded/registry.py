@@ -37,12 +37,17 @@ class RegisteredSchema:
     parsed: Any  # fastavro's compiled form, for writing and reading
 
 
+def make_registry_client(url: str, basic_auth: str = "") -> SchemaRegistryClient:
+    config: dict[str, Any] = {"url": url, "timeout": 5}
+    if basic_auth:
+        config["basic.auth.user.info"] = basic_auth
+    return SchemaRegistryClient(config)
+
+
 @lru_cache(maxsize=1)
 def registry_client() -> SchemaRegistryClient:
-    config: dict[str, Any] = {"url": settings.SCHEMA_REGISTRY_URL, "timeout": 5}
-    if settings.SCHEMA_REGISTRY_BASIC_AUTH:
-        config["basic.auth.user.info"] = settings.SCHEMA_REGISTRY_BASIC_AUTH
-    return SchemaRegistryClient(config)
+    """This process's client, from the settings."""
+    return make_registry_client(settings.SCHEMA_REGISTRY_URL, settings.SCHEMA_REGISTRY_BASIC_AUTH)
 
 
 def compile_schema(subject: str, schema_id: int, version: int, schema_str: str) -> RegisteredSchema:

@@ -11,3 +11,4 @@ from holded.settings.database import *  # noqa: F403
 from holded.settings.kafka import *  # noqa: F403
 from holded.settings.schema_registry import *  # noqa: F403
 from holded.settings.storage import *  # noqa: F403
+from holded.settings.stream import *  # noqa: F403

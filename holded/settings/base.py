@@ -107,6 +107,8 @@ LOGGING = {
     "loggers": {
         # Client libraries log every HTTP request at INFO.
         **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "botocore", "boto3", "urllib3")},
+        # Beam logs its type-hint conversions and runner internals at INFO.
+        "apache_beam": {"level": "WARNING"},
         # Django's default config gives it a handler of its own: one line per message.
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },

@@ -1,0 +1,11 @@
+"""The Beam job (manage.py run_stream): its consumer group and batch sizes."""
+
+from __future__ import annotations
+
+from holded import env
+
+STREAM_GROUP_ID = env.string("STREAM_GROUP_ID", "holded-stream")
+STREAM_ENRICHED_SUBJECT = env.string("STREAM_ENRICHED_SUBJECT", "events.enriched-value")
+STREAM_MAX_RECORDS_PER_POLL = env.integer("STREAM_MAX_RECORDS_PER_POLL", 5000)
+STREAM_POSTGRES_BATCH_SIZE = env.integer("STREAM_POSTGRES_BATCH_SIZE", 1000)
+STREAM_S3_CONCURRENCY = env.integer("STREAM_S3_CONCURRENCY", 16)

@@ -1,0 +1,107 @@
+"""Stopping the job cleanly, and waiting out a service outage.
+
+The stop flag lives in this importable module (not __main__) so that every
+DoFn of the process sees the same one. It is set by SIGTERM/SIGINT (the
+launcher installs the handlers), by a record limit or by an idle timeout
+(options meant for tests and batch-like runs). The source checks it between
+polls: on a stop, it claims nothing more, so what was read is written and
+committed, and the pipeline reaches DONE.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_stop = threading.Event()
+_lock = threading.Lock()
+_reason = ""
+_records_read = 0
+_last_record_at = time.monotonic()
+_max_records: int | None = None
+_idle_seconds: float | None = None
+
+
+def configure(*, max_records: int | None, idle_seconds: float | None) -> None:
+    """A fresh run: clear the flag and set the limits."""
+    global _reason, _records_read, _last_record_at, _max_records, _idle_seconds
+    with _lock:
+        _stop.clear()
+        _reason = ""
+        _records_read = 0
+        _last_record_at = time.monotonic()
+        _max_records = max_records
+        _idle_seconds = idle_seconds
+
+
+def request_stop(reason: str) -> None:
+    global _reason
+    with _lock:
+        if not _stop.is_set():
+            _reason = reason
+            _stop.set()
+            logger.info("stopping: %s", reason)
+
+
+def stop_requested() -> bool:
+    if not _stop.is_set() and _idle_seconds is not None and time.monotonic() - _last_record_at > _idle_seconds:
+        request_stop(f"no record for {_idle_seconds:g}s")
+    return _stop.is_set()
+
+
+def stop_reason() -> str:
+    return _reason
+
+
+def records_allowed(wanted: int) -> int:
+    """How many of `wanted` records may still be read under the record limit (and count them)."""
+    global _records_read, _last_record_at
+    with _lock:
+        allowed = wanted if _max_records is None else max(0, min(wanted, _max_records - _records_read))
+        _records_read += allowed
+        if allowed:
+            _last_record_at = time.monotonic()
+    if _max_records is not None and _records_read >= _max_records:
+        request_stop(f"read {_max_records} records")
+    return allowed
+
+
+class StoppedDuringOutage(RuntimeError):
+    """A stop was asked while a service was down: the bundle fails, nothing is committed."""
+
+
+def retry(
+    action: Callable[[], T],
+    *,
+    what: str,
+    transient: tuple[type[BaseException], ...],
+    first_delay: float,
+    max_delay: float,
+    on_retry: Callable[[], None] | None = None,
+) -> T:
+    """Run `action` until it succeeds, waiting longer after each transient failure.
+
+    A service outage delays the stream; it never turns records into dead
+    letters and never skips them.
+    """
+    delay = first_delay
+    attempt = 1
+    while True:
+        try:
+            return action()
+        except transient as error:
+            if _stop.is_set():
+                raise StoppedDuringOutage(f"{what}: stop requested while failing: {error}") from error
+            logger.warning("%s failed (attempt %s), retrying in %.1fs: %s", what, attempt, delay, error)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
+            attempt += 1
+            if on_retry is not None:
+                on_retry()

@@ -1,0 +1,55 @@
+"""manage.py run_stream: the Beam job, from events.raw to the S3 store and PostgreSQL."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from streaming.config import StreamConfig
+from streaming.launcher import run
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the streaming job (Apache Beam, DirectRunner by default) until SIGTERM/SIGINT, "
+        "or until --max-records or --idle-timeout."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bootstrap-servers", help=f"default {settings.KAFKA_BOOTSTRAP_SERVERS}")
+        parser.add_argument("--group-id", help=f"consumer group; default {settings.STREAM_GROUP_ID}")
+        parser.add_argument("--topic", help=f"default {settings.KAFKA_TOPICS['events']}")
+        parser.add_argument("--dead-letter-topic", help=f"default {settings.KAFKA_TOPICS['dead_letter']}")
+        parser.add_argument("--poll-records", type=int, help="most records a source poll reads (a bundle)")
+        parser.add_argument("--batch-size", type=int, help="rows a PostgreSQL insert carries")
+        parser.add_argument("--s3-concurrency", type=int, help="S3 writes in flight")
+        parser.add_argument("--max-records", type=int, help="stop after reading this many records")
+        parser.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a record")
+        parser.add_argument(
+            "--beam-args",
+            default="",
+            help='Beam pipeline options, e.g. "--runner=FlinkRunner --flink_master=host:8081"',
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        config = StreamConfig.from_settings(
+            settings,
+            bootstrap_servers=options["bootstrap_servers"],
+            group_id=options["group_id"],
+            events_topic=options["topic"],
+            dead_letter_topic=options["dead_letter_topic"],
+            max_records_per_poll=options["poll_records"],
+            postgres_batch_size=options["batch_size"],
+            s3_concurrency=options["s3_concurrency"],
+        )
+        state = run(
+            config,
+            shlex.split(options["beam_args"]),
+            max_records=options["max_records"],
+            idle_seconds=options["idle_timeout"],
+        )
+        if state != "PipelineState.DONE" and state != "DONE":
+            raise CommandError(f"the stream ended in state {state}")

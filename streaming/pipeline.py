@@ -1,0 +1,40 @@
+"""The stream: events.raw -> decode -> enrich -> the S3 store and PostgreSQL.
+
+Written against Beam's model only (no runner internals): the same pipeline
+runs on Flink or Dataflow by changing --runner. What the local DirectRunner
+needs lives in streaming/launcher.py.
+
+    ReadFromKafka ─▶ Decode ─▶ Enrich ─┬▶ WriteToS3
+                       │        │      └▶ WriteToPostgres
+                       └────────┴─ rejected ─▶ WriteDeadLetters
+
+Nothing that groups follows the source: every step is a ParDo fused with it,
+so records flow continuously, each sink flushes in finish_bundle, and the
+source commits offsets after that, in its bundle finalizer.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+
+from streaming.config import StreamConfig
+from streaming.transforms.decode import REJECTED, Decode
+from streaming.transforms.enrich import Enrich
+from streaming.transforms.read_kafka import ReadFromKafka
+from streaming.transforms.write_dead_letters import WriteDeadLetters
+from streaming.transforms.write_postgres import WriteToPostgres
+from streaming.transforms.write_s3 import WriteToS3
+
+
+def build(pipeline: beam.Pipeline, config: StreamConfig) -> None:
+    records = pipeline | "ReadFromKafka" >> ReadFromKafka(config)
+    decoded = records | "Decode" >> Decode(config)
+    enriched = decoded.decoded | "Enrich" >> Enrich(config)
+
+    _ = enriched.enriched | "WriteToS3" >> WriteToS3(config)
+    _ = enriched.enriched | "WriteToPostgres" >> WriteToPostgres(config)
+    _ = (
+        (decoded[REJECTED], enriched[REJECTED])
+        | "Rejected" >> beam.Flatten()
+        | "WriteDeadLetters" >> WriteDeadLetters(config)
+    )

@@ -1,0 +1,51 @@
+"""What flows between the stream's transforms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...]
+    timestamp_ms: int
+    # confluent-kafka's TIMESTAMP_CREATE_TIME (1) or TIMESTAMP_LOG_APPEND_TIME (2).
+    timestamp_type: int
+
+    def header(self, name: str) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    record: KafkaRecord
+    correlation_id: str
+    schema_id: int
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Enriched:
+    record: KafkaRecord
+    correlation_id: str
+    event: dict[str, Any]  # data, attributes, metadata
+    body: bytes  # the event as JSON: the S3 object and the `data` column
+    s3_key: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that cannot be enriched for a reason in the record itself."""
+
+    record: KafkaRecord
+    error: str
+    event: Any = None  # decoded, when it could be

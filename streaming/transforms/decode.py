@@ -1,0 +1,97 @@
+"""Decode: Confluent wire format -> the event, with the writer schema named by the record.
+
+The writer schema is fetched by the id in the record's header (never
+"latest"), once per id. A record that cannot be decoded or fails the
+validation rules goes to the rejected output; a registry that does not
+answer is waited for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.pvalue import PCollection
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from collector.validation import InvalidEvent, validate_event
+from holded import wire
+from holded.registry import RegisteredSchema, compile_schema, make_registry_client
+from streaming import lifecycle
+from streaming.config import StreamConfig
+from streaming.enrichment import correlation_id_of
+from streaming.records import Decoded, KafkaRecord, Rejected
+
+REJECTED = "rejected"
+
+
+class DecodeFn(beam.DoFn):
+    def __init__(self, config: StreamConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        self._registry = make_registry_client(self._config.schema_registry_url, self._config.schema_registry_basic_auth)
+        self._schemas: dict[int, RegisteredSchema | None] = {}
+
+    def writer_schema(self, schema_id: int) -> RegisteredSchema | None:
+        """The schema registered under `schema_id`; None if the registry has no such id."""
+        if schema_id not in self._schemas:
+
+            def fetch() -> RegisteredSchema | None:
+                try:
+                    schema = self._registry.get_schema(schema_id)
+                except SchemaRegistryError as error:
+                    if error.http_status_code == 404:
+                        return None
+                    raise
+                if schema.schema_type not in (None, "AVRO") or schema.schema_str is None:
+                    return None
+                return compile_schema("", schema_id, 0, schema.schema_str)
+
+            self._schemas[schema_id] = lifecycle.retry(
+                fetch,
+                what=f"fetching schema {schema_id} from the registry",
+                transient=(Exception,),  # anything but "no such id" is the registry's trouble, not the record's
+                first_delay=self._config.retry_first_seconds,
+                max_delay=self._config.retry_max_seconds,
+            )
+        return self._schemas[schema_id]
+
+    def process(self, record: KafkaRecord) -> Iterator[Any]:
+        try:
+            correlation_id = correlation_id_of(record.key, record.header("correlationId"))
+            schema_id = wire.schema_id_of(record.value or b"")
+        except ValueError as error:
+            yield pvalue.TaggedOutput(REJECTED, Rejected(record, str(error)))
+            return
+        writer = self.writer_schema(schema_id)
+        if writer is None:
+            yield pvalue.TaggedOutput(REJECTED, Rejected(record, f"unknown schema id {schema_id}"))
+            return
+        try:
+            event = wire.decode(record.value or b"", writer.parsed)
+        except Exception as error:  # fastavro raises many kinds on a corrupt payload
+            yield pvalue.TaggedOutput(
+                REJECTED, Rejected(record, f"cannot decode with schema id {schema_id}: {type(error).__name__}: {error}")
+            )
+            return
+        try:
+            # Again: any producer may write to the topic, not only the collector.
+            validate_event(event, writer.definition)
+        except InvalidEvent as invalid:
+            yield pvalue.TaggedOutput(REJECTED, Rejected(record, str(invalid), event))
+            return
+        yield Decoded(record, correlation_id, schema_id, event)
+
+
+class Decode(beam.PTransform[Any, Any]):
+    """KafkaRecord -> Decoded (main output) and Rejected (output "rejected")."""
+
+    def __init__(self, config: StreamConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, records: PCollection[Any]) -> Any:
+        return records | beam.ParDo(DecodeFn(self._config)).with_outputs(REJECTED, main="decoded")

@@ -1,0 +1,64 @@
+"""Enrich: add metadata {correlationId, publishTime, schemaId}, then check the enriched schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.pvalue import PCollection
+
+from collector.validation import schema_errors
+from holded.registry import LatestSchemas, SchemaUnavailable, make_registry_client
+from streaming import lifecycle
+from streaming.config import StreamConfig
+from streaming.enrichment import enrich, s3_key
+from streaming.records import Decoded, Enriched, Rejected
+from streaming.transforms.decode import REJECTED
+
+ENRICHED_SCHEMA_CACHE_SECONDS = 30.0
+
+
+class EnrichFn(beam.DoFn):
+    def __init__(self, config: StreamConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        client = make_registry_client(self._config.schema_registry_url, self._config.schema_registry_basic_auth)
+        self._schemas = LatestSchemas(client, ENRICHED_SCHEMA_CACHE_SECONDS)
+
+    def process(self, decoded: Decoded) -> Iterator[Any]:
+        record = decoded.record
+        enriched = enrich(
+            decoded.event,
+            correlation_id=decoded.correlation_id,
+            publish_time_ms=record.timestamp_ms,
+            schema_id=decoded.schema_id,
+        )
+        schema = lifecycle.retry(
+            lambda: self._schemas.get(self._config.enriched_subject),
+            what=f"fetching {self._config.enriched_subject} from the registry",
+            transient=(SchemaUnavailable,),
+            first_delay=self._config.retry_first_seconds,
+            max_delay=self._config.retry_max_seconds,
+        )
+        errors = schema_errors(enriched, schema.definition, "")
+        if errors:
+            message = "enriched event: " + "; ".join(str(error) for error in errors)
+            yield pvalue.TaggedOutput(REJECTED, Rejected(record, message, decoded.event))
+            return
+        body = json.dumps(enriched, ensure_ascii=False, separators=(",", ":")).encode()
+        yield Enriched(record, decoded.correlation_id, enriched, body, s3_key(enriched))
+
+
+class Enrich(beam.PTransform[Any, Any]):
+    """Decoded -> Enriched (main output) and Rejected (output "rejected")."""
+
+    def __init__(self, config: StreamConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, decoded: PCollection[Any]) -> Any:
+        return decoded | beam.ParDo(EnrichFn(self._config)).with_outputs(REJECTED, main="enriched")

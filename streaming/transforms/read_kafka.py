@@ -1,0 +1,222 @@
+"""ReadFromKafka: a pure-Python, unbounded Kafka source (Beam's own is cross-language).
+
+One splittable DoFn element per partition of the topic, whose restriction is
+the range of offsets from the group's committed offset to the end of time.
+Each call reads a short slice (at most `max_records_per_poll` records or
+`poll_seconds`), claims each record's offset, then defers the rest, so
+records flow through every transform fused after the source continuously.
+
+Offsets are committed in a bundle finalizer: the runner calls it after every
+fused transform has finished the bundle (the sinks flush in finish_bundle),
+so a committed offset is always one both sinks already have. A crash between
+a write and its commit replays records the idempotent sinks absorb.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.pvalue import PBegin
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.utils.timestamp import Duration
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
+
+from streaming import lifecycle
+from streaming.config import StreamConfig
+from streaming.records import KafkaRecord
+
+logger = logging.getLogger(__name__)
+
+END_OF_TIME = 2**63 - 1
+PROGRESS_EVERY_SECONDS = 10.0
+# The runner ignores a deferral's delay and calls again at once: an empty poll
+# sleeps this long so that an idle job does not spin a core.
+IDLE_SLEEP_SECONDS = 0.05
+
+
+def consumer_config(config: StreamConfig) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": config.bootstrap_servers,
+        "group.id": config.group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "fetch.wait.max.ms": 10,
+        "enable.partition.eof": False,
+        "client.id": f"{config.group_id}-source",
+    }
+
+
+# One element per partition to read: (topic, partition, config). The config
+# travels with the element because the restriction provider needs it.
+Partition = tuple[str, int, StreamConfig]
+
+
+class _ListPartitions(beam.DoFn):
+    def __init__(self, config: StreamConfig) -> None:
+        self._config = config
+
+    def process(self, _impulse: bytes) -> Iterator[Partition]:
+        consumer = Consumer(consumer_config(self._config))
+        try:
+            topic = lifecycle.retry(
+                lambda: consumer.list_topics(self._config.events_topic, timeout=10).topics[self._config.events_topic],
+                what=f"listing the partitions of {self._config.events_topic}",
+                transient=(KafkaException,),
+                first_delay=self._config.retry_first_seconds,
+                max_delay=self._config.retry_max_seconds,
+            )
+            if topic.error is not None:
+                raise RuntimeError(f"topic {self._config.events_topic}: {topic.error}")
+            for partition in sorted(topic.partitions):
+                yield self._config.events_topic, partition, self._config
+        finally:
+            consumer.close()
+
+
+class _CommittedOffsets(RestrictionProvider):
+    """A partition's restriction: its group's committed offset (or the earliest) to the end of time."""
+
+    def initial_restriction(self, element: Partition) -> OffsetRange:
+        topic, partition, config = element
+        consumer = Consumer(consumer_config(config))
+        try:
+            (committed,) = consumer.committed([TopicPartition(topic, partition)], timeout=30)
+            start = committed.offset
+            if start == OFFSET_INVALID or start < 0:
+                start, _ = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+        finally:
+            consumer.close()
+        logger.info("reading %s[%s] from offset %s", topic, partition, start)
+        return OffsetRange(start, END_OF_TIME)
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, element: Partition, restriction: OffsetRange) -> int:
+        return 1  # unbounded: no meaningful size
+
+
+COMMITTED_OFFSETS = beam.DoFn.RestrictionParam(_CommittedOffsets())
+
+
+class _ReadPartition(beam.DoFn):
+    def __init__(self, config: StreamConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        # One consumer per partition, positioned where its restriction starts.
+        self._consumers: dict[tuple[str, int], Consumer] = {}
+        self._position: dict[tuple[str, int], int] = {}
+        self._read_since_report = 0
+        self._reported_at = time.monotonic()
+
+    @beam.DoFn.unbounded_per_element()
+    def process(
+        self,
+        element: Partition,
+        finalizer: Any = beam.DoFn.BundleFinalizerParam,
+        tracker: Any = COMMITTED_OFFSETS,  # an OffsetRestrictionTracker, wrapped by the runner
+    ) -> Iterator[KafkaRecord]:
+        topic, partition, _ = element
+        where = (topic, partition)
+        restriction = tracker.current_restriction()
+        if lifecycle.stop_requested():
+            tracker.try_claim(restriction.stop)  # done: the rest of the range stays unread
+            return
+        start = restriction.start
+        consumer = self._consumers.get(where)
+        if consumer is None:
+            consumer = self._consumers[where] = Consumer(consumer_config(self._config))
+        if self._position.get(where) != start:
+            # First read of this partition, or a replay: go to where the restriction starts.
+            consumer.assign([TopicPartition(topic, partition, start)])
+            self._position[where] = start
+
+        messages = consumer.consume(self._config.max_records_per_poll, timeout=self._config.poll_seconds)
+        allowed = lifecycle.records_allowed(len(messages))
+        last_offset = None
+        for message in messages[:allowed]:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    logger.warning("reading %s[%s]: %s", topic, partition, error)
+                continue
+            offset = message.offset()
+            if offset is None or not tracker.try_claim(offset):
+                return
+            last_offset = offset
+            timestamp_type, timestamp_ms = message.timestamp()
+            yield KafkaRecord(
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                key=message.key(),
+                value=message.value(),
+                headers=tuple(message.headers() or ()),  # type: ignore[arg-type]  # a list from a consumer
+                timestamp_ms=timestamp_ms,
+                timestamp_type=timestamp_type,
+            )
+
+        if last_offset is not None:
+            self._position[where] = last_offset + 1
+            finalizer.register(partial(self._commit, consumer, topic, partition, last_offset + 1))
+            self._report(consumer, topic, partition, last_offset, allowed)
+        if allowed < len(messages):
+            # The record limit cut this poll short: the rest is not ours to read.
+            self._position.pop(where, None)
+        if not messages:
+            time.sleep(IDLE_SLEEP_SECONDS)
+        tracker.defer_remainder(Duration.of(0))
+
+    @staticmethod
+    def _commit(consumer: Consumer, topic: str, partition: int, next_offset: int) -> None:
+        try:
+            consumer.commit(offsets=[TopicPartition(topic, partition, next_offset)], asynchronous=False)
+        except KafkaException as error:
+            # Not fatal: the next bundle commits a later offset; a restart before
+            # then replays records the idempotent sinks absorb.
+            logger.warning("could not commit %s[%s]@%s: %s", topic, partition, next_offset, error)
+
+    def _report(self, consumer: Consumer, topic: str, partition: int, last_offset: int, count: int) -> None:
+        self._read_since_report += count
+        elapsed = time.monotonic() - self._reported_at
+        if elapsed < PROGRESS_EVERY_SECONDS:
+            return
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+        logger.info(
+            "read %.0f records/s from %s[%s]; at offset %s, lag %s",
+            self._read_since_report / elapsed,
+            topic,
+            partition,
+            last_offset,
+            max(0, high - last_offset - 1) if high >= 0 else "unknown",
+        )
+        self._read_since_report = 0
+        self._reported_at = time.monotonic()
+
+    def teardown(self) -> None:
+        for consumer in getattr(self, "_consumers", {}).values():
+            consumer.close()
+
+
+class ReadFromKafka(beam.PTransform[Any, Any]):
+    """Every record of `config.events_topic`, from the group's committed offsets on, without end."""
+
+    def __init__(self, config: StreamConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, begin: PBegin) -> Any:
+        return (
+            begin
+            | "Start" >> beam.Impulse()
+            | "ListPartitions" >> beam.ParDo(_ListPartitions(self._config))
+            | "ReadPartition" >> beam.ParDo(_ReadPartition(self._config))
+        )

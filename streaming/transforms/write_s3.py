@@ -1,0 +1,66 @@
+"""WriteToS3: each enriched event as one JSON object at a deterministic key.
+
+`enriched/dt=YYYY-MM-DD/<correlationId>.json` (the date of timestampStamp),
+so a replay overwrites the same object. Puts run on a thread pool (an S3 PUT
+is mostly waiting); finish_bundle waits for all of them, retrying a store
+that does not answer, so the source commits only what the store holds.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.pvalue import PCollection
+from botocore.exceptions import BotoCoreError, ClientError
+
+from streaming import lifecycle
+from streaming.config import StreamConfig
+from streaming.records import Enriched
+from streaming.transforms.write_dead_letters import s3_client
+
+
+class _WriteToS3Fn(beam.DoFn):
+    def __init__(self, config: StreamConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        self._client = s3_client(self._config, pool_size=self._config.s3_concurrency)
+        self._pool = ThreadPoolExecutor(self._config.s3_concurrency, thread_name_prefix="s3-sink")
+
+    def start_bundle(self) -> None:
+        self._pending: list[Future[None]] = []
+
+    def _put(self, event: Enriched) -> None:
+        lifecycle.retry(
+            lambda: self._client.put_object(
+                Bucket=self._config.s3_bucket, Key=event.s3_key, Body=event.body, ContentType="application/json"
+            ),
+            what=f"writing {event.s3_key} to S3",
+            transient=(BotoCoreError, ClientError),
+            first_delay=self._config.retry_first_seconds,
+            max_delay=self._config.retry_max_seconds,
+        )
+
+    def process(self, event: Enriched) -> None:
+        self._pending.append(self._pool.submit(self._put, event))
+
+    def finish_bundle(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()  # re-raises StoppedDuringOutage: the bundle fails, nothing is committed
+
+    def teardown(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+class WriteToS3(beam.PTransform[Any, Any]):
+    def __init__(self, config: StreamConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, events: PCollection[Any]) -> Any:
+        return events | beam.ParDo(_WriteToS3Fn(self._config))
