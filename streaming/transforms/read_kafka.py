@@ -15,6 +15,8 @@ a write and its commit replays records the idempotent sinks absorb.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -34,6 +36,7 @@ from streaming.records import KafkaRecord
 logger = logging.getLogger(__name__)
 
 END_OF_TIME = 2**63 - 1
+KILL_BEFORE_COMMIT = "HOLDED_STREAM_KILL_BEFORE_COMMIT"
 PROGRESS_EVERY_SECONDS = 10.0
 # The runner ignores a deferral's delay and calls again at once: an empty poll
 # sleeps this long so that an idle job does not spin a core.
@@ -116,6 +119,9 @@ class _ReadPartition(beam.DoFn):
         self._position: dict[tuple[str, int], int] = {}
         self._read_since_report = 0
         self._reported_at = time.monotonic()
+        # Fault injection for the crash test (tests/streaming/test_crash.py): die
+        # by SIGKILL after the sinks have written a bundle, before its commit.
+        self._kill_before_commit = os.environ.get(KILL_BEFORE_COMMIT) == "1"
 
     @beam.DoFn.unbounded_per_element()
     def process(
@@ -175,8 +181,10 @@ class _ReadPartition(beam.DoFn):
             time.sleep(IDLE_SLEEP_SECONDS)
         tracker.defer_remainder(Duration.of(0))
 
-    @staticmethod
-    def _commit(consumer: Consumer, topic: str, partition: int, next_offset: int) -> None:
+    def _commit(self, consumer: Consumer, topic: str, partition: int, next_offset: int) -> None:
+        if self._kill_before_commit:
+            logger.warning("%s is set: killing the job before committing %s", KILL_BEFORE_COMMIT, next_offset)
+            os.kill(os.getpid(), signal.SIGKILL)
         try:
             consumer.commit(offsets=[TopicPartition(topic, partition, next_offset)], asynchronous=False)
         except KafkaException as error:

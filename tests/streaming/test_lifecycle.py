@@ -1,0 +1,65 @@
+"""Stopping and retrying (pure)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from streaming import lifecycle
+
+
+@pytest.fixture(autouse=True)
+def fresh() -> Iterator[None]:
+    lifecycle.configure(max_records=None, idle_seconds=None)
+    yield
+    lifecycle.configure(max_records=None, idle_seconds=None)
+
+
+def test_a_record_limit_allows_exactly_that_many_then_stops() -> None:
+    lifecycle.configure(max_records=5, idle_seconds=None)
+
+    assert lifecycle.records_allowed(3) == 3
+    assert not lifecycle.stop_requested()
+    assert lifecycle.records_allowed(3) == 2
+    assert lifecycle.stop_requested()
+    assert lifecycle.records_allowed(3) == 0
+    assert lifecycle.stop_reason() == "read 5 records"
+
+
+def test_an_idle_timeout_stops() -> None:
+    lifecycle.configure(max_records=None, idle_seconds=0.05)
+    assert not lifecycle.stop_requested()
+    time.sleep(0.1)
+    assert lifecycle.stop_requested()
+
+
+def test_retry_waits_out_transient_failures() -> None:
+    failures = iter([ConnectionError("down"), ConnectionError("still down")])
+
+    def action() -> str:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return "done"
+
+    assert lifecycle.retry(action, what="x", transient=(ConnectionError,), first_delay=0.01, max_delay=0.02) == "done"
+
+
+def test_retry_does_not_swallow_other_errors() -> None:
+    def action() -> None:
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        lifecycle.retry(action, what="x", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01)
+
+
+def test_a_stop_during_an_outage_fails_instead_of_waiting_forever() -> None:
+    lifecycle.request_stop("test")
+
+    def action() -> None:
+        raise ConnectionError("down")
+
+    with pytest.raises(lifecycle.StoppedDuringOutage):
+        lifecycle.retry(action, what="x", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01)

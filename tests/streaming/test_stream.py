@@ -1,0 +1,109 @@
+"""The stream end to end, in this process: collector -> Kafka -> Beam -> PostgreSQL and S3."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from confluent_kafka import Producer
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from collector.ids import package_id_of
+from holded import wire
+from streaming.enrichment import iso_millis
+from streaming.models import Event
+from tests.collector.conftest import read_topic
+from tests.collector.factories import brief_event, messenger_event
+from tests.streaming.conftest import StreamLane, committed_offset, rows_for, run_in_process, s3_object
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def test_collected_events_come_out_enriched_in_postgres_and_s3(stream_lane: StreamLane) -> None:
+    client = APIClient()
+    package = [brief_event(), messenger_event(), {"data": {"id": "bad"}}, brief_event()]
+    response = client.post("/collect", json.dumps(package), content_type="application/json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    accepted = [e["correlationId"] for e in body["events"] if e["status"] == "accepted"]
+    assert len(accepted) == 3
+
+    assert run_in_process(idle_seconds=3) == "DONE"
+
+    records = {(r.key() or b"").decode(): r for r in read_topic(stream_lane.events_topic, expected=3)}
+    rows = rows_for(accepted)
+    assert [row["correlation_id"] for row in rows] == sorted(accepted)
+    for row in rows:
+        enriched = row["data"]
+        record = records[row["correlation_id"]]
+        _, broker_millis = record.timestamp()
+        assert enriched["metadata"] == {
+            "correlationId": row["correlation_id"],
+            "publishTime": iso_millis(broker_millis),  # the broker's LogAppendTime
+            "schemaId": wire.schema_id_of(record.value() or b""),
+        }
+        assert enriched["metadata"]["schemaId"] == stream_lane.schema_id
+        assert row["partition"] == "events_y2024m03"  # made on demand: not in the migration's window
+        stored = s3_object(f"enriched/dt=2024-03-05/{row['correlation_id']}.json")
+        assert stored == enriched
+
+    package_id = uuid.UUID(body["packageId"])
+    regrouped = [str(e.correlation_id) for e in Event.of_package(package_id)]
+    assert regrouped == sorted(accepted)
+    assert all(package_id_of(uuid.UUID(c)) == package_id for c in regrouped)
+    assert committed_offset(stream_lane) == 3
+
+
+def test_poison_records_go_to_the_dead_letter_without_stopping_the_job(stream_lane: StreamLane) -> None:
+    client = APIClient()
+    good = client.post("/collect", json.dumps([brief_event()]), content_type="application/json").json()
+    good_id = good["events"][0]["correlationId"]
+    producer = Producer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
+    poison = {
+        "bad magic byte": (str(uuid.uuid4()).encode(), b"\x07\x00\x00\x00\x01payload"),
+        "unknown schema id": (str(uuid.uuid4()).encode(), b"\x00\x7f\xff\xff\xf0payload"),
+        "garbage payload": (str(uuid.uuid4()).encode(), wire_header(stream_lane.schema_id) + b"\xff\xff\xff"),
+        "no key": (None, wire_header(stream_lane.schema_id) + b"\x00"),
+    }
+    for key, value in poison.values():
+        producer.produce(stream_lane.events_topic, key=key, value=value)
+    producer.flush(10)
+    after = client.post("/collect", json.dumps([brief_event()]), content_type="application/json").json()
+    after_id = after["events"][0]["correlationId"]
+
+    assert run_in_process(idle_seconds=3) == "DONE"
+
+    assert [row["correlation_id"] for row in rows_for([good_id, after_id])] == sorted([good_id, after_id])
+    letters = read_topic(stream_lane.dead_letter_topic, expected=4)
+    assert len(letters) == 4
+    errors = []
+    for letter, (key, value) in zip(letters, poison.values(), strict=True):
+        headers = {k: (v or b"").decode() for k, v in letter.headers() or []}
+        assert headers["error.stage"] == "stream"
+        assert headers["source.topic"] == stream_lane.events_topic
+        assert int(headers["source.offset"]) >= 1
+        assert letter.value() == value  # undecodable: the bytes exactly as read
+        if key is not None:
+            assert headers["correlationId"] == key.decode()
+        stored = s3_object(f"dead-letter/dt={letter_date(letter)}/{headers['correlationId']}.json")
+        assert stored is not None
+        assert stored["stage"] == "stream"
+        assert stored["source"]["offset"] == int(headers["source.offset"])
+        errors.append(headers["error"])
+    assert errors[0] == "unknown magic byte 7 (expected 0)"
+    assert errors[1] == f"unknown schema id {0x7FFFFFF0}"
+    assert errors[2].startswith(f"cannot decode with schema id {stream_lane.schema_id}")
+    assert errors[3].startswith("the record has no correlationId")
+    assert committed_offset(stream_lane) == 6
+
+
+def wire_header(schema_id: int) -> bytes:
+    return b"\x00" + schema_id.to_bytes(4, "big")
+
+
+def letter_date(letter: object) -> str:
+    from datetime import UTC, datetime
+
+    return f"{datetime.now(UTC):%Y-%m-%d}"
