@@ -68,7 +68,7 @@ def test_postgres_down_for_a_while_delays_but_loses_nothing(stream_lane: StreamL
     output, _ = stream.communicate(timeout=120)
 
     assert stream.returncode == 0, output
-    assert "inserting" in output and "retrying in" in output  # it did wait
+    assert "retrying in" in output  # it did wait for the database
     assert [row["correlation_id"] for row in rows_for(ids)] == sorted(ids)
     assert committed_offset(stream_lane) == 200
 

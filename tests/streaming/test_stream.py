@@ -16,6 +16,7 @@ from streaming.enrichment import iso_millis
 from streaming.models import Event
 from tests.collector.conftest import read_topic
 from tests.collector.factories import brief_event, messenger_event
+from tests.collector.test_collect import header_map
 from tests.streaming.conftest import StreamLane, committed_offset, rows_for, run_in_process, s3_object
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -80,7 +81,7 @@ def test_poison_records_go_to_the_dead_letter_without_stopping_the_job(stream_la
     assert len(letters) == 4
     errors = []
     for letter, (key, value) in zip(letters, poison.values(), strict=True):
-        headers = {k: (v or b"").decode() for k, v in letter.headers() or []}
+        headers = header_map(letter)
         assert headers["error.stage"] == "stream"
         assert headers["source.topic"] == stream_lane.events_topic
         assert int(headers["source.offset"]) >= 1
