@@ -104,6 +104,12 @@ def read_topic(topic: str, expected: int, timeout: float = 20.0) -> list[Message
         consumer.close()
 
 
+def header_map(record: Message) -> dict[str, str]:
+    headers = record.headers() or []
+    items = headers.items() if isinstance(headers, dict) else headers
+    return {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in items}
+
+
 def topic_size(topic: str) -> int:
     consumer = Consumer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": "sizes"})
     try:

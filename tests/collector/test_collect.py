@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import pytest
-from confluent_kafka import Message
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -18,7 +17,7 @@ from rest_framework.test import APIClient
 
 from collector.ids import package_id_of, package_range
 from holded.storage import s3_client
-from tests.collector.conftest import RAW_SCHEMA, Lane, read_topic, topic_size
+from tests.collector.conftest import RAW_SCHEMA, Lane, header_map, read_topic, topic_size
 from tests.collector.factories import ACCOUNT_ID, USER_ID, brief_event, messenger_event
 
 pytestmark = pytest.mark.integration
@@ -26,12 +25,6 @@ pytestmark = pytest.mark.integration
 
 def post(client: APIClient, body: Any, **extra: Any) -> Any:
     return client.post("/collect", json.dumps(body), content_type="application/json", **extra)
-
-
-def header_map(record: Message) -> dict[str, str]:
-    headers = record.headers() or []
-    items = headers.items() if isinstance(headers, dict) else headers
-    return {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in items}
 
 
 def dead_letter_object(correlation_id: str) -> dict[str, Any] | None:

@@ -14,9 +14,8 @@ from collector.ids import package_id_of
 from holded import wire
 from streaming.enrichment import iso_millis
 from streaming.models import Event
-from tests.collector.conftest import read_topic
+from tests.collector.conftest import header_map, read_topic
 from tests.collector.factories import brief_event, messenger_event
-from tests.collector.test_collect import header_map
 from tests.streaming.conftest import StreamLane, committed_offset, rows_for, run_in_process, s3_object
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
