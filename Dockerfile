@@ -1,5 +1,5 @@
-# The application image: the collector API (gunicorn), the one-shot init and,
-# with the stream issue, the Beam job. Dependencies come from uv.lock.
+# The application image: the collector API (gunicorn), the one-shot init and
+# the Beam job (manage.py run_stream). Dependencies come from uv.lock.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

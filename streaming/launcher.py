@@ -14,6 +14,7 @@ pipeline untouched.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterable
@@ -49,9 +50,13 @@ class LocalDirectRunner(PipelineRunner):
         return fn_runner.FnApiRunner(provision_info=provision_info).run_pipeline(pipeline, options)
 
 
+# Set to 1 to run without the fix, as bench/soak.py does to measure the leak.
+LAZY_METRICS = "HOLDED_STREAM_LAZY_METRICS"
+
+
 def _materialize_runner_metrics(fn_runner: Any) -> None:
     """Make the FnApiRunner's per-stage metrics a list, not a lazily nested generator."""
-    if getattr(fn_runner, "_holded_metrics_materialized", False):
+    if getattr(fn_runner, "_holded_metrics_materialized", False) or os.environ.get(LAZY_METRICS) == "1":
         return
 
     def consolidate(metrics: Iterable[Any], key: Any = monitoring_infos.to_key) -> list[Any]:

@@ -24,19 +24,19 @@ _stop = threading.Event()
 _lock = threading.Lock()
 _reason = ""
 _records_read = 0
-_last_record_at = time.monotonic()
+_empty_since: float | None = None
 _max_records: int | None = None
 _idle_seconds: float | None = None
 
 
 def configure(*, max_records: int | None, idle_seconds: float | None) -> None:
     """A fresh run: clear the flag and set the limits."""
-    global _reason, _records_read, _last_record_at, _max_records, _idle_seconds
+    global _reason, _records_read, _empty_since, _max_records, _idle_seconds
     with _lock:
         _stop.clear()
         _reason = ""
         _records_read = 0
-        _last_record_at = time.monotonic()
+        _empty_since = None
         _max_records = max_records
         _idle_seconds = idle_seconds
 
@@ -51,9 +51,26 @@ def request_stop(reason: str) -> None:
 
 
 def stop_requested() -> bool:
-    if not _stop.is_set() and _idle_seconds is not None and time.monotonic() - _last_record_at > _idle_seconds:
-        request_stop(f"no record for {_idle_seconds:g}s")
     return _stop.is_set()
+
+
+def note_poll(count: int) -> None:
+    """What a poll of the source found; polls that find nothing for the idle timeout stop the job.
+
+    Idleness is counted from the first of consecutive empty polls, not from the
+    last record: writing a large bundle is not being idle.
+    """
+    global _empty_since
+    now = time.monotonic()
+    with _lock:
+        if count:
+            _empty_since = None
+            return
+        if _empty_since is None:
+            _empty_since = now
+        idle_for = now - _empty_since
+    if _idle_seconds is not None and idle_for > _idle_seconds:
+        request_stop(f"no record for {_idle_seconds:g}s")
 
 
 def stop_reason() -> str:
@@ -62,12 +79,10 @@ def stop_reason() -> str:
 
 def records_allowed(wanted: int) -> int:
     """How many of `wanted` records may still be read under the record limit (and count them)."""
-    global _records_read, _last_record_at
+    global _records_read
     with _lock:
         allowed = wanted if _max_records is None else max(0, min(wanted, _max_records - _records_read))
         _records_read += allowed
-        if allowed:
-            _last_record_at = time.monotonic()
     if _max_records is not None and _records_read >= _max_records:
         request_stop(f"read {_max_records} records")
     return allowed

@@ -146,6 +146,7 @@ class _ReadPartition(beam.DoFn):
             self._position[where] = start
 
         messages = consumer.consume(self._config.max_records_per_poll, timeout=self._config.poll_seconds)
+        lifecycle.note_poll(len(messages))
         allowed = lifecycle.records_allowed(len(messages))
         last_offset = None
         for message in messages[:allowed]:

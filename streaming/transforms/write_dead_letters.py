@@ -17,14 +17,13 @@ import uuid
 from typing import Any
 
 import apache_beam as beam
-import boto3
 from apache_beam.pvalue import PCollection
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from collector.dead_letter import DeadLetter
 from collector.ids import package_id_of
+from holded.storage import make_s3_client
 from streaming import lifecycle
 from streaming.config import StreamConfig
 from streaming.enrichment import correlation_id_of
@@ -36,20 +35,12 @@ RECORD_ID_NAMESPACE = uuid.UUID("6b3d2f4e-1c9a-4f7e-9a51-3d0c2b8e7f10")
 
 
 def s3_client(config: StreamConfig, pool_size: int) -> Any:
-    return boto3.client(
-        "s3",
+    return make_s3_client(
         endpoint_url=config.s3_endpoint_url,
-        region_name=config.s3_region,
-        aws_access_key_id=config.s3_access_key_id,
-        aws_secret_access_key=config.s3_secret_access_key,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            connect_timeout=3,
-            read_timeout=10,
-            retries={"max_attempts": 2, "mode": "standard"},
-            max_pool_connections=pool_size,
-        ),
+        region=config.s3_region,
+        access_key_id=config.s3_access_key_id,
+        secret_access_key=config.s3_secret_access_key,
+        pool_size=pool_size,
     )
 
 

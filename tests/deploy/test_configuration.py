@@ -58,6 +58,7 @@ def test_the_compose_file_declares_the_platform(compose: dict[str, Any]) -> None
         "topics-init",
         "init",
         "api",
+        "stream",
     }
     ports = {name: service.get("ports", []) for name, service in compose["services"].items()}
     # The kit's host ports.
@@ -73,6 +74,8 @@ def test_the_app_environment_matches_the_services(compose: dict[str, Any]) -> No
     services = compose["services"]
     app = services["api"]["environment"]
     assert services["init"]["environment"] == app
+    assert services["stream"]["environment"] == app
+    assert services["stream"]["command"] == ["python", "manage.py", "run_stream"]
     # Only settings the code reads.
     assert set(app) <= settings_read_by_the_code()
 

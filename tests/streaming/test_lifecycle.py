@@ -28,11 +28,17 @@ def test_a_record_limit_allows_exactly_that_many_then_stops() -> None:
     assert lifecycle.stop_reason() == "read 5 records"
 
 
-def test_an_idle_timeout_stops() -> None:
+def test_an_idle_timeout_counts_consecutive_empty_polls() -> None:
     lifecycle.configure(max_records=None, idle_seconds=0.05)
+    lifecycle.note_poll(0)
+    time.sleep(0.1)  # a long bundle being written is not idleness...
+    lifecycle.note_poll(10)
+    lifecycle.note_poll(0)
     assert not lifecycle.stop_requested()
-    time.sleep(0.1)
+    time.sleep(0.1)  # ... but polls finding nothing for that long are
+    lifecycle.note_poll(0)
     assert lifecycle.stop_requested()
+    assert lifecycle.stop_reason() == "no record for 0.05s"
 
 
 def test_retry_waits_out_transient_failures() -> None:

@@ -1,0 +1,463 @@
+"""Benchmark of the stream: throughput on a backlog, freshness under steady load, memory.
+
+    uv run python bench/stream.py [--backlog 100000] [--rate 1000] [--seconds 30]
+
+Needs the services (scripts/services.sh up). Everything it writes goes to
+topics, a consumer group and a PostgreSQL database of its own, dropped at the
+end (the S3 objects it wrote are deleted too).
+
+1. Backlog: `--backlog` Avro events are put on a topic, then `manage.py
+   run_stream` drains it into both sinks; events/s is counted from the first
+   row in PostgreSQL to the last.
+2. Baseline, in the same run: what a user might write instead, a plain
+   confluent-kafka consumer loop doing the same decode, enrichment and writes
+   (S3 puts on the same number of threads, batched PostgreSQL inserts,
+   commit after both), on the same backlog.
+3. Freshness: the API (gunicorn, as recommended) and the stream run together;
+   `--rate` events/s are posted to /collect in packages of 10 for `--seconds`;
+   for each event, the time from the 200 to its row being visible in
+   PostgreSQL (polled every 20 ms), p50/p99.
+The stream's resident memory is sampled throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "holded.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import fastavro  # noqa: E402
+import psycopg2  # noqa: E402
+import psycopg2.extras  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from confluent_kafka.schema_registry import Schema  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from bench.collect import free_port, sample_event  # noqa: E402
+from collector.ids import event_id, new_package_id  # noqa: E402
+from collector.normalize import normalize_event  # noqa: E402
+from collector.validation import schema_errors  # noqa: E402
+from holded import wire  # noqa: E402
+from holded.registry import compile_schema, latest_schemas, registry_client  # noqa: E402
+from holded.storage import s3_client  # noqa: E402
+from streaming.config import StreamConfig  # noqa: E402
+from streaming.enrichment import enrich, postgres_row, s3_key  # noqa: E402
+from streaming.transforms.write_postgres import INSERT  # noqa: E402
+
+RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
+
+
+class Lane:
+    """Topic, dead-letter topic, subject and database of one benchmark run."""
+
+    def __init__(self, name: str) -> None:
+        run = uuid.uuid4().hex[:8]
+        self.events_topic = f"bench.{name}-{run}"
+        self.dead_letter_topic = f"bench.{name}-dlq-{run}"
+        self.group_id = f"bench-{name}-{run}"
+        self.database = f"bench_{name}_{run}"
+        self.subject = f"{self.events_topic}-value"
+        admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
+        topics = [
+            NewTopic(self.events_topic, 1, 1, config={"message.timestamp.type": "LogAppendTime"}),
+            NewTopic(self.dead_letter_topic, 1, 1),
+        ]
+        for future in admin.create_topics(topics).values():
+            future.result(timeout=30)
+        self.schema_id = registry_client().register_schema(self.subject, Schema(RAW_SCHEMA, "AVRO"))
+        admin_sql(f'CREATE DATABASE "{self.database}"')
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+            env=self.environment(),
+            check=True,
+        )
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KAFKA_TOPIC_EVENTS": self.events_topic,
+            "KAFKA_TOPIC_DEAD_LETTER": self.dead_letter_topic,
+            "STREAM_GROUP_ID": self.group_id,
+            "POSTGRES_DB": self.database,
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def dsn(self) -> dict[str, Any]:
+        return {**StreamConfig.from_settings(settings).postgres_dsn, "dbname": self.database}
+
+    def count(self) -> int:
+        with psycopg2.connect(**self.dsn()) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM events")
+            (count,) = cursor.fetchone()
+        connection.close()
+        return int(count)
+
+    def drop(self) -> None:
+        admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
+        for future in admin.delete_topics([self.events_topic, self.dead_letter_topic]).values():
+            future.result(timeout=30)
+        registry_client().delete_subject(self.subject)
+        registry_client().delete_subject(self.subject, permanent=True)
+        admin_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+def admin_sql(statement: str) -> None:
+    connection = psycopg2.connect(**{**StreamConfig.from_settings(settings).postgres_dsn, "dbname": "postgres"})
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+    connection.close()
+
+
+def produce_backlog(lane: Lane, count: int) -> list[str]:
+    parsed = fastavro.parse_schema(json.loads(RAW_SCHEMA))
+    producer = Producer(
+        {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "linger.ms": 20, "compression.type": "lz4"}
+    )
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    ids = []
+    for start in range(0, count, 100):
+        package = new_package_id()
+        for index in range(min(100, count - start)):
+            event = normalize_event(sample_event(start + index))
+            event["attributes"]["timestampStamp"] = now
+            correlation_id = str(event_id(package, index))
+            ids.append(correlation_id)
+            while True:
+                try:
+                    producer.produce(
+                        lane.events_topic,
+                        key=correlation_id.encode(),
+                        value=wire.encode(lane.schema_id, parsed, event),
+                        headers=[("correlationId", correlation_id.encode()), ("packageId", str(package).encode())],
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        producer.poll(0)
+    producer.flush(60)
+    return ids
+
+
+class MemorySampler(threading.Thread):
+    """The resident memory of a process, once a second."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[tuple[float, float]] = []
+        self.running = True
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while self.running:
+            try:
+                with open(f"/proc/{self.pid}/status") as status:
+                    for line in status:
+                        if line.startswith("VmRSS:"):
+                            self.samples.append((time.monotonic() - started, int(line.split()[1]) / 1024))
+            except FileNotFoundError:
+                return
+            time.sleep(1)
+
+    def summary(self) -> str:
+        if len(self.samples) < 2:
+            return "not enough samples"
+        settled = self.samples[len(self.samples) // 4 :]  # past start-up
+        first, last = settled[0], settled[-1]
+        slope = (last[1] - first[1]) / max(last[0] - first[0], 1) * 60
+        peak = max(rss for _, rss in self.samples)
+        span = last[0] - first[0]
+        return f"RSS {first[1]:.0f} MB -> {last[1]:.0f} MB over {span:.0f}s ({slope:+.1f} MB/min), peak {peak:.0f} MB"
+
+
+def wait_for_rows(lane: Lane, expected: int, timeout: float, process: subprocess.Popen[str]) -> tuple[float, float]:
+    """When the first row appeared and when the last one did (monotonic seconds)."""
+    first = last = 0.0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (process.poll() is None or lane.count() >= expected):
+        count = lane.count()
+        now = time.monotonic()
+        if count and not first:
+            first = now
+        if count >= expected:
+            last = now
+            break
+        time.sleep(0.25)
+    if not last:
+        raise RuntimeError(f"only {lane.count()} of {expected} rows after {timeout:.0f}s")
+    return first, last
+
+
+def run_beam(lane: Lane, expected: int) -> tuple[float, str]:
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "run_stream", "--idle-timeout", "5"],
+        env=lane.environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sampler = MemorySampler(process.pid)
+    sampler.start()
+    first, last = wait_for_rows(lane, expected, timeout=1800, process=process)
+    _, errors = process.communicate(timeout=120)
+    sampler.running = False
+    if process.returncode != 0:
+        raise RuntimeError(f"the stream failed: {errors[-2000:]}")
+    return expected / (last - first), sampler.summary()
+
+
+def run_plain_consumer(lane: Lane, expected: int) -> float:
+    """The baseline: a plain consumer loop with the same decode, enrichment and writes."""
+    config = StreamConfig.from_settings(settings)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            "group.id": lane.group_id + "-plain",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "fetch.wait.max.ms": 10,
+        }
+    )
+    consumer.assign([TopicPartition(lane.events_topic, 0, 0)])
+    registry = registry_client()
+    writers: dict[int, Any] = {}
+    enriched_schema = latest_schemas().get(config.enriched_subject)
+    s3 = s3_client()
+    pool = ThreadPoolExecutor(config.s3_concurrency)
+    connection = psycopg2.connect(**lane.dsn())
+    psycopg2.extras.register_uuid()
+    done = 0
+    started = time.monotonic()
+    while done < expected:
+        messages = consumer.consume(config.max_records_per_poll, timeout=0.25)
+        rows, puts = [], []
+        for message in messages:
+            if message.error():
+                continue
+            value = message.value() or b""
+            schema_id = wire.schema_id_of(value)
+            if schema_id not in writers:
+                registered = registry.get_schema(schema_id)
+                writers[schema_id] = compile_schema("", schema_id, 0, registered.schema_str or "")
+            event = wire.decode(value, writers[schema_id].parsed)
+            enriched = enrich(
+                event,
+                correlation_id=(message.key() or b"").decode(),
+                publish_time_ms=message.timestamp()[1],
+                schema_id=schema_id,
+            )
+            if schema_errors(enriched, enriched_schema.definition, ""):
+                continue
+            body = json.dumps(enriched, separators=(",", ":"))
+            rows.append(postgres_row(enriched, body))
+            puts.append(pool.submit(s3.put_object, Bucket=config.s3_bucket, Key=s3_key(enriched), Body=body.encode()))
+        if rows:
+            with connection.cursor() as cursor:
+                psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=config.postgres_batch_size)
+            connection.commit()
+        for put in puts:
+            put.result()
+        if messages:
+            consumer.commit(message=messages[-1], asynchronous=False)
+        done += len(rows)
+    elapsed = time.monotonic() - started
+    consumer.close()
+    connection.close()
+    pool.shutdown()
+    return expected / elapsed
+
+
+def freshness(lane: Lane, rate: int, seconds: int) -> tuple[list[float], str, int, list[str]]:
+    """Latencies (s) from a 200 of /collect to the row in PostgreSQL, at `rate` events/s."""
+    port = free_port()
+    environment = {**lane.environment(), "API_PORT": str(port), "API_ACCESS_LOG": ""}
+    api = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=environment
+    )
+    stream = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "run_stream"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sampler = MemorySampler(stream.pid)
+    sampler.start()
+    acknowledged: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    lock = threading.Lock()
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(3)  # the stream's first poll
+        url = f"http://127.0.0.1:{port}/collect"
+        packages_per_second = rate / 10
+        stop_at = time.monotonic() + seconds
+
+        def post_one(scheduled: float) -> None:
+            delay = scheduled - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            body = json.dumps([sample_event(i) for i in range(10)]).encode()
+            request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.loads(response.read())
+            now = time.monotonic()
+            with lock:
+                for item in answer["events"]:
+                    acknowledged[item["correlationId"]] = now
+
+        def poll() -> None:
+            connection = psycopg2.connect(**lane.dsn())
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                while time.monotonic() < stop_at + 30:
+                    with lock:
+                        pending = [c for c in acknowledged if c not in seen]
+                    if pending:
+                        cursor.execute(
+                            "SELECT correlation_id::text FROM events WHERE correlation_id = ANY(%s::uuid[])", [pending]
+                        )
+                        now = time.monotonic()
+                        for (correlation_id,) in cursor.fetchall():
+                            seen[correlation_id] = now
+                    elif time.monotonic() > stop_at:
+                        break
+                    time.sleep(0.02)
+            connection.close()
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        with ThreadPoolExecutor(16) as clients:
+            start = time.monotonic()
+            count = int(seconds * packages_per_second)
+            for futures in [clients.submit(post_one, start + i / packages_per_second) for i in range(count)]:
+                futures.result()
+        poller.join()
+    finally:
+        stream.terminate()
+        stream.wait(60)
+        api.terminate()
+        api.wait(30)
+        sampler.running = False
+    latencies = [seen[c] - acknowledged[c] for c in acknowledged if c in seen]
+    return latencies, sampler.summary(), len(acknowledged) - len(latencies), list(acknowledged)
+
+
+def s3_ceiling(count: int) -> float:
+    """PUTs/s of objects of an enriched event's size, on as many threads as the sink uses: the store's ceiling."""
+    config = StreamConfig.from_settings(settings)
+    body = json.dumps(
+        enrich(normalize_event(sample_event(0)), correlation_id=str(uuid.uuid4()), publish_time_ms=0, schema_id=1)
+    )
+    keys = [f"bench/ceiling/{uuid.uuid4()}.json" for _ in range(count)]
+    client = s3_client()
+    started = time.monotonic()
+    with ThreadPoolExecutor(config.s3_concurrency) as pool:
+        list(pool.map(lambda key: client.put_object(Bucket=config.s3_bucket, Key=key, Body=body.encode()), keys))
+    elapsed = time.monotonic() - started
+    delete_objects(keys)
+    return count / elapsed
+
+
+def delete_objects(keys: list[str]) -> None:
+    """The benchmark's own objects, and no other."""
+    client = s3_client()
+    for start in range(0, len(keys), 1000):
+        batch: list[Any] = [{"Key": key} for key in keys[start : start + 1000]]
+        client.delete_objects(Bucket=settings.S3_BUCKET, Delete={"Objects": batch, "Quiet": True})
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backlog", type=int, default=100_000, help="events in the backlog")
+    parser.add_argument("--rate", type=int, default=1000, help="events/s posted for freshness")
+    parser.add_argument("--seconds", type=int, default=30, help="seconds of steady load for freshness")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--fresh-rates", default="", help="more rates for freshness, e.g. 300,600")
+    args = parser.parse_args()
+    today = f"enriched/dt={datetime.now(UTC):%Y-%m-%d}/"
+    written: list[str] = []
+
+    lane = Lane("backlog")
+    try:
+        print(f"producing a backlog of {args.backlog} events ...", flush=True)
+        written += [f"{today}{c}.json" for c in produce_backlog(lane, args.backlog)]
+        beam_rate, beam_memory = run_beam(lane, args.backlog)
+        print(f"Beam job: {beam_rate:.0f} events/s into both sinks; {beam_memory}", flush=True)
+        plain_rate = None
+        if not args.skip_baseline:
+            lane.database, beam_database = f"{lane.database}_plain", lane.database
+            admin_sql(f'CREATE DATABASE "{lane.database}"')
+            subprocess.run(
+                [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+                env=lane.environment(),
+                check=True,
+            )
+            plain_rate = run_plain_consumer(lane, args.backlog)
+            admin_sql(f'DROP DATABASE IF EXISTS "{lane.database}" WITH (FORCE)')
+            lane.database = beam_database
+            print(f"plain consumer loop: {plain_rate:.0f} events/s into both sinks", flush=True)
+    finally:
+        lane.drop()
+
+    ceiling = s3_ceiling(5000)
+    fresh: list[tuple[int, list[float], str, int]] = []
+    for rate in [args.rate] + [int(r) for r in args.fresh_rates.split(",") if r]:
+        lane = Lane("fresh")
+        try:
+            latencies, fresh_memory, missing, posted = freshness(lane, rate, args.seconds)
+            written += [f"enriched/dt=2024-03-05/{c}.json" for c in posted]  # sample_event's date
+            fresh.append((rate, latencies, fresh_memory, missing))
+        finally:
+            lane.drop()
+    delete_objects(written)
+
+    print()
+    print(f"backlog of {args.backlog} events, both sinks (S3 object + PostgreSQL row per event):")
+    print(f"  Beam job (manage.py run_stream, DirectRunner) {beam_rate:>8.0f} events/s")
+    if plain_rate:
+        ratio = beam_rate / plain_rate
+        print(f"  plain confluent-kafka consumer loop         {plain_rate:>8.0f} events/s   ratio {ratio:.2f}")
+    print(f"  S3 store alone, PUTs of the same objects on as many threads {ceiling:>8.0f} objects/s")
+    print(f"  memory of the Beam job: {beam_memory}")
+    for rate, latencies, fresh_memory, missing in fresh:
+        print(f"freshness at {rate} events/s through POST /collect for {args.seconds}s ({len(latencies)} events):")
+        print(
+            f"  POST 200 -> row visible: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; not seen: {missing}"
+        )
+        print(f"  memory of the Beam job: {fresh_memory}")
+
+
+if __name__ == "__main__":
+    main()
