@@ -83,6 +83,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def serve_api(environment: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """The API as the README recommends (gunicorn.conf.py) on a spare port, once it answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env={**environment, "API_PORT": str(port), "API_ACCESS_LOG": ""},
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, port
+
+
 def topic_size(topic: str) -> int:
     consumer = Consumer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": "bench-sizes"})
     try:
@@ -173,29 +190,17 @@ def main() -> None:
     registry = registry_client()
     schema_id = registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))
 
-    port = free_port()
-    server_env = {
-        **os.environ,
-        "KAFKA_TOPIC_EVENTS": events_topic,
-        "KAFKA_TOPIC_DEAD_LETTER": dead_letter_topic,
-        "API_PORT": str(port),
-        "API_ACCESS_LOG": "",
-        "LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
-        cwd=ROOT,
-        env=server_env,
+    server, port = serve_api(
+        {
+            **os.environ,
+            "KAFKA_TOPIC_EVENTS": events_topic,
+            "KAFKA_TOPIC_DEAD_LETTER": dead_letter_topic,
+            "LOG_LEVEL": "WARNING",
+        }
     )
     results: list[tuple[int, dict[str, float]]] = []
     try:
         url = f"http://127.0.0.1:{port}/collect"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
         with tempfile.TemporaryDirectory() as folder:
             script = Path(folder) / "post.lua"
             script.write_text(WRK_SCRIPT)

@@ -18,6 +18,9 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stream import ROOT, Lane, MemorySampler, produce_backlog
 

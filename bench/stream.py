@@ -53,7 +53,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from confluent_kafka.schema_registry import Schema  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from bench.collect import free_port, sample_event  # noqa: E402
+from bench.collect import sample_event, serve_api  # noqa: E402
 from collector.ids import event_id, new_package_id  # noqa: E402
 from collector.normalize import normalize_event  # noqa: E402
 from collector.validation import schema_errors  # noqa: E402
@@ -290,11 +290,8 @@ def run_plain_consumer(lane: Lane, expected: int) -> float:
 
 def freshness(lane: Lane, rate: int, seconds: int) -> tuple[list[float], str, int, list[str]]:
     """Latencies (s) from a 200 of /collect to the row in PostgreSQL, at `rate` events/s."""
-    port = free_port()
-    environment = {**lane.environment(), "API_PORT": str(port), "API_ACCESS_LOG": ""}
-    api = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=environment
-    )
+    environment = lane.environment()
+    api, port = serve_api(environment)
     stream = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_stream"],
         env=environment,
@@ -307,12 +304,6 @@ def freshness(lane: Lane, rate: int, seconds: int) -> tuple[list[float], str, in
     seen: dict[str, float] = {}
     lock = threading.Lock()
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
         time.sleep(3)  # the stream's first poll
         url = f"http://127.0.0.1:{port}/collect"
         packages_per_second = rate / 10
@@ -448,7 +439,7 @@ def main() -> None:
     if plain_rate:
         ratio = beam_rate / plain_rate
         print(f"  plain confluent-kafka consumer loop         {plain_rate:>8.0f} events/s   ratio {ratio:.2f}")
-    print(f"  S3 store alone, PUTs of the same objects on as many threads {ceiling:>8.0f} objects/s")
+    print(f"  boto3 PUTs alone (same objects, same threads, no stream)  {ceiling:>8.0f} objects/s")
     print(f"  memory of the Beam job: {beam_memory}")
     for rate, latencies, fresh_memory, missing in fresh:
         print(f"freshness at {rate} events/s through POST /collect for {args.seconds}s ({len(latencies)} events):")

@@ -19,12 +19,28 @@ cd "$ROOT"
 API_DIR="$STATE_DIR/api"
 API_PID="$API_DIR/api.pid"
 API_URL="http://127.0.0.1:$API_PORT"
+STREAM_DIR="$STATE_DIR/stream"
+STREAM_PID="$STREAM_DIR/stream.pid"
 
-api_pid() {
-    [[ -f "$API_PID" ]] || return 1
-    local pid
-    pid="$(cat "$API_PID")"
-    kill -0 "$pid" 2>/dev/null && grep -q gunicorn "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+# The pid in FILE, if that process is alive and its command line has PATTERN.
+live_pid() {
+    local file="$1" pattern="$2" pid
+    [[ -f "$file" ]] || return 1
+    pid="$(cat "$file")"
+    kill -0 "$pid" 2>/dev/null && grep -q "$pattern" "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+}
+api_pid() { live_pid "$API_PID" gunicorn; }
+stream_pid() { live_pid "$STREAM_PID" run_stream; }
+
+# SIGTERM, then SIGKILL after SECONDS; the pid file goes either way.
+stop_pid() {
+    local name="$1" file="$2" pattern="$3" seconds="$4" pid
+    pid="$(live_pid "$file" "$pattern")" || { rm -f "$file"; return 0; }
+    kill -TERM "$pid"
+    for _ in $(seq $((seconds * 2))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    rm -f "$file"
+    log "$name stopped"
 }
 
 api_up() {
@@ -49,16 +65,6 @@ api_up() {
     done
 }
 
-STREAM_DIR="$STATE_DIR/stream"
-STREAM_PID="$STREAM_DIR/stream.pid"
-
-stream_pid() {
-    [[ -f "$STREAM_PID" ]] || return 1
-    local pid
-    pid="$(cat "$STREAM_PID")"
-    kill -0 "$pid" 2>/dev/null && grep -q run_stream "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
-}
-
 stream_up() {
     if stream_pid >/dev/null; then
         log "stream already running (pid $(stream_pid))"
@@ -69,26 +75,6 @@ stream_up() {
     echo $! >"$STREAM_PID"
     sleep 2
     stream_pid >/dev/null || { tail -n 30 "$STREAM_DIR/stream.log" >&2; die "the stream job exited (log: $STREAM_DIR/stream.log)"; }
-}
-
-stream_down() {
-    local pid
-    pid="$(stream_pid)" || { rm -f "$STREAM_PID"; return 0; }
-    kill -TERM "$pid"
-    for _ in $(seq 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-    rm -f "$STREAM_PID"
-    log "stream stopped"
-}
-
-api_down() {
-    local pid
-    pid="$(api_pid)" || { rm -f "$API_PID"; return 0; }
-    kill -TERM "$pid"
-    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-    rm -f "$API_PID"
-    log "API stopped"
 }
 
 case "${1:-}" in
@@ -104,8 +90,9 @@ case "${1:-}" in
         log "stream: manage.py run_stream (pid $(stream_pid)), log $STREAM_DIR/stream.log"
         ;;
     down)
-        stream_down
-        api_down
+        # The stream first: on SIGTERM it writes and commits what it read.
+        stop_pid stream "$STREAM_PID" run_stream 60
+        stop_pid API "$API_PID" gunicorn 30
         bash scripts/services.sh down
         ;;
     status)

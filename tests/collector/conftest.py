@@ -5,57 +5,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from django.conf import settings
-from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from collector import kafka
-from holded.registry import latest_schemas, registry_client
-from tests.conftest import unique_name
+from holded.registry import registry_client
+from tests.conftest import RAW_SCHEMA, Lane
 
-ROOT = Path(__file__).resolve().parents[2]
-RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
-
-
-@dataclass(frozen=True)
-class Lane:
-    """The topics and subject one test collects into."""
-
-    events_topic: str
-    dead_letter_topic: str
-    subject: str
-    schema_id: int
-
-
-@pytest.fixture
-def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
-    events_topic, dead_letter_topic = unique_name("events.raw"), unique_name("events.dead.letter")
-    futures = kafka_admin.create_topics(
-        [
-            NewTopic(events_topic, 1, 1, config={"message.timestamp.type": "LogAppendTime"}),
-            NewTopic(dead_letter_topic, 1, 1),
-        ]
-    )
-    for future in futures.values():
-        future.result(timeout=30)
-    subject = f"{events_topic}-value"
-    registry = registry_client()
-    schema_id = registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))
-    settings.KAFKA_TOPICS = {"events": events_topic, "dead_letter": dead_letter_topic}
-    latest_schemas.cache_clear()
-    yield Lane(events_topic, dead_letter_topic, subject, schema_id)
-    latest_schemas.cache_clear()
-    registry.delete_subject(subject)
-    registry.delete_subject(subject, permanent=True)
-    for future in kafka_admin.delete_topics([events_topic, dead_letter_topic]).values():
-        future.result(timeout=30)
+__all__ = ["RAW_SCHEMA", "Lane", "header_map", "read_topic", "topic_size"]
 
 
 @pytest.fixture

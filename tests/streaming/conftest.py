@@ -6,33 +6,27 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-from confluent_kafka.schema_registry import Schema
 from django.conf import settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from holded.registry import latest_schemas, registry_client
 from streaming.config import StreamConfig
 from streaming.launcher import run
-from tests.collector.conftest import RAW_SCHEMA
-from tests.conftest import unique_name
+from tests.conftest import Lane, unique_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
-class StreamLane:
-    events_topic: str
-    dead_letter_topic: str
-    group_id: str
-    schema_id: int
+class StreamLane(Lane):
+    """A lane (topics and subject of one test) with a consumer group of its own."""
+
+    group_id: str = ""
 
     def environment(self) -> dict[str, str]:
         """The settings of this lane, for a `manage.py run_stream` subprocess."""
@@ -47,29 +41,9 @@ class StreamLane:
 
 
 @pytest.fixture
-def stream_lane(kafka_admin: AdminClient, settings: SettingsWrapper, django_db_setup: None) -> Iterator[StreamLane]:
-    events_topic, dead_letter_topic = unique_name("events.raw"), unique_name("events.dead.letter")
-    futures = kafka_admin.create_topics(
-        [
-            NewTopic(events_topic, 1, 1, config={"message.timestamp.type": "LogAppendTime"}),
-            NewTopic(dead_letter_topic, 1, 1),
-        ]
-    )
-    for future in futures.values():
-        future.result(timeout=30)
-    registry = registry_client()
-    subject = f"{events_topic}-value"
-    schema_id = registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))
-    group_id = unique_name("stream")
-    settings.KAFKA_TOPICS = {"events": events_topic, "dead_letter": dead_letter_topic}
-    settings.STREAM_GROUP_ID = group_id
-    latest_schemas.cache_clear()
-    yield StreamLane(events_topic, dead_letter_topic, group_id, schema_id)
-    latest_schemas.cache_clear()
-    registry.delete_subject(subject)
-    registry.delete_subject(subject, permanent=True)
-    for future in kafka_admin.delete_topics([events_topic, dead_letter_topic]).values():
-        future.result(timeout=30)
+def stream_lane(lane: Lane, settings: SettingsWrapper, django_db_setup: None) -> StreamLane:
+    settings.STREAM_GROUP_ID = group_id = unique_name("stream")
+    return StreamLane(**vars(lane), group_id=group_id)
 
 
 def run_in_process(*, idle_seconds: float = 3.0, max_records: int | None = None) -> str:
