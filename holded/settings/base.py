@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "collector",
     "streaming",
     "generator",
+    "accounting",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,202 @@
+"""Where is every event? Kafka's two topics against PostgreSQL and the S3 store.
+
+The events taken in over a time window (or one package, whose UUIDv7 id
+holds its time) are the records of `events.raw` and of
+`events.dead.letter` in that window. Each one must be in exactly one place:
+
+- enriched: a row in PostgreSQL *and* an object in the bucket, or
+- dead letter: the dead-letter topic *and* its object in the bucket
+  (rejected by the collector, or by the stream).
+
+Anything else is reported by correlationId: missing (in events.raw but in
+no sink and no dead letter), partial (only one of PostgreSQL or S3), or
+twice (enriched and dead-lettered, or taken in twice).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
+from django.conf import settings
+from django.db import connection
+
+from collector.dead_letter import PREFIX as DEAD_LETTER_PREFIX
+from collector.ids import package_range, timestamp_millis
+from holded import wire
+from holded.registry import compile_schema, registry_client
+from holded.storage import s3_client
+from streaming.enrichment import ENRICHED_PREFIX
+
+# How far past the window a record of it may have been appended (the
+# collector waits up to its delivery timeout, then a margin).
+SLACK = timedelta(seconds=60)
+
+
+@dataclass
+class Report:
+    enriched: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)  # by stage
+    problems: dict[str, list[str]] = field(default_factory=dict)  # kind -> correlationIds
+
+    @property
+    def events(self) -> int:
+        return self.enriched + sum(self.dead_letters.values()) + sum(len(ids) for ids in self.problems.values())
+
+    @property
+    def exact(self) -> bool:
+        return not self.problems
+
+    def problem(self, kind: str, correlation_id: str) -> None:
+        self.problems.setdefault(kind, []).append(correlation_id)
+
+
+def _records(topic: str, start: datetime, end: datetime) -> Iterator[Message]:
+    """The records of `topic` appended in [start, end + SLACK)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            "group.id": f"reconcile-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        wanted = [TopicPartition(topic, p, int(start.timestamp() * 1000)) for p in partitions]
+        positions = consumer.offsets_for_times(wanted, timeout=10)
+        stop_ms = int((end + SLACK).timestamp() * 1000)
+        for position in positions:
+            if position.offset == OFFSET_END or position.offset < 0:
+                continue
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, position.partition), timeout=10)
+            consumer.assign([position])
+            offset = position.offset
+            while offset < high:
+                message = consumer.poll(5)
+                if message is None:
+                    break
+                if message.error():
+                    continue
+                offset = (message.offset() or 0) + 1
+                if message.timestamp()[1] >= stop_ms:
+                    break
+                yield message
+    finally:
+        consumer.close()
+
+
+def _keys(prefix: str) -> set[str]:
+    keys: set[str] = set()
+    for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
+        keys.update(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
+def _header(message: Message, name: str) -> str | None:
+    headers = message.headers() or []
+    for key, value in headers.items() if isinstance(headers, dict) else headers:
+        if key == name:
+            return value.decode() if isinstance(value, bytes) else value
+    return None
+
+
+def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = None) -> Report:
+    """Account for every event taken in between `start` and `end` (or of one package)."""
+    low, high = package_range(package) if package else (None, None)
+
+    def wanted(correlation_id: str) -> bool:
+        if low is None or high is None:
+            return True
+        try:
+            return low <= uuid.UUID(correlation_id) <= high
+        except ValueError:
+            return False
+
+    # events.raw: the accepted events, with the date their S3 object is under.
+    accepted: dict[str, str] = {}
+    taken_in: Counter[str] = Counter()
+    writers: dict[int, Any] = {}
+    for message in _records(settings.KAFKA_TOPICS["events"], start, end):
+        correlation_id = (message.key() or b"").decode(errors="replace")
+        if not wanted(correlation_id):
+            continue
+        taken_in[correlation_id] += 1
+        value = message.value() or b""
+        try:
+            schema_id = wire.schema_id_of(value)
+            if schema_id not in writers:
+                registered = registry_client().get_schema(schema_id)
+                writers[schema_id] = compile_schema("", schema_id, 0, registered.schema_str or "")
+            event = wire.decode(value, writers[schema_id].parsed)
+            day = datetime.fromisoformat(event["attributes"]["timestampStamp"]).astimezone(UTC).date()
+            accepted[correlation_id] = f"{ENRICHED_PREFIX}/dt={day:%Y-%m-%d}/{correlation_id}.json"
+        except Exception:  # not decodable: the stream dead-letters it
+            accepted[correlation_id] = ""
+
+    # events.dead.letter: the rejected ones, by stage, with their S3 object.
+    rejected: dict[str, tuple[str, set[str]]] = {}
+    for message in _records(settings.KAFKA_TOPICS["dead_letter"], start, end):
+        correlation_id = _header(message, "correlationId") or (message.key() or b"").decode(errors="replace")
+        if not wanted(correlation_id):
+            continue
+        stage = _header(message, "error.stage") or "unknown"
+        if stage == "collect":
+            taken_in[correlation_id] += 1
+        day = datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC).date()
+        # The object is dated when the dead letter was made: that day, or the one before near midnight.
+        candidates = {
+            f"{DEAD_LETTER_PREFIX}/dt={d:%Y-%m-%d}/{correlation_id}.json" for d in (day, day - timedelta(days=1))
+        }
+        rejected[correlation_id] = (stage, candidates)
+
+    in_postgres: set[str] = set()
+    ids = list(accepted)
+    with connection.cursor() as cursor:
+        for first in range(0, len(ids), 5000):
+            cursor.execute(
+                "SELECT correlation_id::text FROM events WHERE correlation_id = ANY(%s::uuid[])",
+                [ids[first : first + 5000]],
+            )
+            in_postgres.update(row[0] for row in cursor.fetchall())
+    prefixes = {key.rsplit("/", 1)[0] + "/" for key in accepted.values() if key}
+    prefixes |= {key.rsplit("/", 1)[0] + "/" for _, keys in rejected.values() for key in keys}
+    in_bucket: set[str] = set()
+    for prefix in prefixes:
+        in_bucket |= _keys(prefix)
+
+    report = Report()
+    for correlation_id, count in taken_in.items():
+        if count > 1:
+            report.problem("taken in twice", correlation_id)
+    for correlation_id, key in accepted.items():
+        enriched_db = correlation_id in in_postgres
+        enriched_s3 = bool(key) and key in in_bucket
+        stage = rejected.get(correlation_id, ("", set()))[0]
+        if enriched_db and enriched_s3:
+            if stage == "stream":
+                report.problem("enriched and dead-lettered", correlation_id)
+            else:
+                report.enriched += 1
+        elif enriched_db or enriched_s3:
+            report.problem("only in PostgreSQL" if enriched_db else "only in S3", correlation_id)
+        elif stage != "stream":
+            report.problem("missing", correlation_id)
+    for correlation_id, (stage, keys) in rejected.items():
+        if stage == "collect" and correlation_id in accepted:
+            report.problem("accepted and rejected", correlation_id)
+            continue
+        if keys & in_bucket:
+            report.dead_letters[stage] += 1
+        else:
+            report.problem(f"dead letter ({stage}) not in S3", correlation_id)
+    return report
+
+
+def package_window(package: uuid.UUID) -> tuple[datetime, datetime]:
+    made = datetime.fromtimestamp(timestamp_millis(package) / 1000, UTC)
+    return made - timedelta(seconds=5), made

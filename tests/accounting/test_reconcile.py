@@ -1,0 +1,85 @@
+"""End to end, with accounting: generated events through the API and the stream, each in exactly one place."""
+
+from __future__ import annotations
+
+import json
+import signal
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from generator.events import generate
+from tests.collector.conftest import topic_size
+from tests.streaming.conftest import StreamLane, run_in_process, start_stream
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def send(tmp_path: Path, live_server: Any, count: int, seed: int) -> str:
+    path = tmp_path / "events.json"
+    path.write_text("".join(json.dumps(e) + "\n" for e in generate(count, invalid_share=0.2, seed=seed)))
+    out = StringIO()
+    call_command("send_events", "--file", str(path), "--host", live_server.url.removeprefix("http://"), stdout=out)
+    return out.getvalue()
+
+
+def reconcile(since: datetime) -> str:
+    out = StringIO()
+    call_command("reconcile", "--since", since.isoformat(), stdout=out)
+    return out.getvalue()
+
+
+def test_generated_events_are_each_in_exactly_one_place(
+    tmp_path: Path, stream_lane: StreamLane, live_server: Any
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    summary = send(tmp_path, live_server, 1000, seed=21)
+    assert "events sent 1000" in summary
+    assert "failed 0" in summary
+
+    assert run_in_process(idle_seconds=3) == "DONE"
+    report = reconcile(since)
+
+    accepted, rejected = topic_size(stream_lane.events_topic), topic_size(stream_lane.dead_letter_topic)
+    assert accepted + rejected == 1000
+    assert f"1000 events: {accepted} enriched (PostgreSQL and S3), {rejected} dead letters" in report
+    assert report.rstrip().endswith("every event is in exactly one place")
+
+
+def test_a_restart_in_the_middle_still_accounts_for_every_event(
+    tmp_path: Path, stream_lane: StreamLane, live_server: Any
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    send(tmp_path, live_server, 600, seed=22)
+
+    crashed = start_stream(
+        stream_lane, "--idle-timeout", "30", "--poll-records", "100", HOLDED_STREAM_KILL_BEFORE_COMMIT="1"
+    )
+    crashed.communicate(timeout=120)
+    assert crashed.returncode == -signal.SIGKILL
+    restarted = start_stream(stream_lane, "--idle-timeout", "3")
+    output, _ = restarted.communicate(timeout=180)
+    assert restarted.returncode == 0, output
+
+    report = reconcile(since)
+    assert report.startswith("600 events:")
+    assert report.rstrip().endswith("every event is in exactly one place")
+
+
+def test_an_event_the_stream_never_wrote_is_reported_missing(stream_lane: StreamLane) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    producer = Producer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
+    producer.produce(
+        stream_lane.events_topic, key=b"0190f5e2-7c1a-7000-8000-000000000001", value=b"\x00\x00\x00\x00\x01"
+    )
+    producer.flush(10)
+
+    with pytest.raises(CommandError, match="not every event is in exactly one place"):
+        call_command("reconcile", "--since", since.isoformat(), stdout=(out := StringIO()))
+    assert "1 missing: 0190f5e2-7c1a-7000-8000-000000000001" in out.getvalue()
