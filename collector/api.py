@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from collector.authentication import ApiKeyAuthentication, HasApiKey
 from collector.errors import InvalidPackage, KafkaUnavailable, PayloadTooLarge, SchemaRegistryUnavailable
 from collector.health import run_checks
 from collector.parsers import EventsJSONParser
@@ -41,8 +42,8 @@ class CollectView(APIView):
     """Take a package of events: each valid one to events.raw, each invalid one to the dead letter."""
 
     parser_classes = [EventsJSONParser]
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
     throttle_classes = [CollectRateThrottle]
 
     class EventSerializer(serializers.Serializer[Any]):
@@ -74,6 +75,7 @@ class CollectView(APIView):
         responses={
             200: OpenApiResponse(ResultSerializer, "Every event acknowledged by Kafka, accepted or rejected."),
             400: OpenApiResponse(description="Malformed JSON, not an array, or an empty array. Nothing produced."),
+            401: OpenApiResponse(description="No valid API key where one is required (Authorization: Api-Key <key>)."),
             413: OpenApiResponse(description="Body or number of events over the limit. Nothing produced."),
             415: OpenApiResponse(description="Not application/json, or an unsupported Content-Encoding."),
             429: OpenApiResponse(description="Too many requests; see Retry-After."),

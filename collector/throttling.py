@@ -23,4 +23,7 @@ class CollectRateThrottle(SimpleRateThrottle):
         return super().allow_request(request, view)
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        # Per API key where there is one (a client behind a shared address), else per address.
+        client = getattr(request.user, "key_index", None)
+        ident = f"key-{client}" if client is not None else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from holded import env
+from holded.settings.base import PRODUCTION
+
+# Keys that may post to /collect (comma-separated; two during a rotation).
+# Required with the production settings; optional in local development, where
+# the customer's generator posts without one.
+if PRODUCTION:
+    COLLECT_API_KEYS = [key.strip() for key in env.required("COLLECT_API_KEYS").split(",") if key.strip()]
+else:
+    COLLECT_API_KEYS = env.strings("COLLECT_API_KEYS", [])
+COLLECT_REQUIRE_API_KEY = PRODUCTION or env.boolean("COLLECT_REQUIRE_API_KEY", False)
 
 # Request-level limits (413 beyond them). The body limit also applies after gzip.
 COLLECT_MAX_BODY_BYTES = env.integer("COLLECT_MAX_BODY_BYTES", 1024 * 1024)

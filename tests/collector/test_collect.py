@@ -289,7 +289,7 @@ def test_the_openapi_description_documents_collect(client: APIClient) -> None:
     assert response.status_code == 200
     schema = json.loads(response.content)
     operation = schema["paths"]["/collect"]["post"]
-    assert set(operation["responses"]) == {"200", "400", "413", "415", "429", "503"}
+    assert set(operation["responses"]) == {"200", "400", "401", "413", "415", "429", "503"}
 
 
 def test_the_browsable_api_shows_collect(client: APIClient) -> None:
