@@ -7,6 +7,12 @@ per worker keep it busy while a request waits for Kafka's acknowledgements.
 
 import multiprocessing
 import os
+import tempfile
+from typing import Any
+
+# Each worker writes its metrics here; /metrics adds them up. Set before
+# anything imports prometheus_client, which reads it once, at import.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="holded-metrics-"))
 
 bind = os.environ.get("API_BIND", f"127.0.0.1:{os.environ.get('API_PORT', '8000')}")
 workers = int(os.environ.get("API_WORKERS", multiprocessing.cpu_count()))
@@ -19,3 +25,9 @@ keepalive = 30
 accesslog = os.environ.get("API_ACCESS_LOG") or None
 errorlog = "-"
 wsgi_app = "holded.wsgi:application"
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -18,6 +19,7 @@ from collector.health import run_checks
 from collector.parsers import EventsJSONParser
 from collector.services import CollectResult, collect_package
 from collector.throttling import CollectRateThrottle
+from holded.metrics import COLLECT_PACKAGES, exposition
 from holded.registry import SchemaUnavailable
 
 EXAMPLE_EVENT = {
@@ -106,6 +108,11 @@ class CollectView(APIView):
             )
         return Response(body, status=status.HTTP_200_OK)
 
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        # Every answer, errors included, goes through here.
+        COLLECT_PACKAGES.labels(str(response.status_code)).inc()
+        return super().finalize_response(request, response, *args, **kwargs)
+
 
 def result_body(result: CollectResult) -> dict[str, Any]:
     events = []
@@ -161,3 +168,9 @@ class ReadyView(APIView):
             },
             status=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics of the API (every gunicorn worker's, added up)."""
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)

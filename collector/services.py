@@ -23,6 +23,7 @@ from collector.ids import event_id, new_package_id
 from collector.normalize import normalize_event
 from collector.validation import InvalidEvent, validate_event
 from holded import wire
+from holded.metrics import COLLECT_ACK_SECONDS, COLLECT_EVENTS, COLLECT_REJECTIONS
 from holded.registry import latest_schemas
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def collect_package(*, events: list[Any]) -> CollectResult:
     timeout = settings.KAFKA_DELIVERY_TIMEOUT_SECONDS
     deadline = time.monotonic() + timeout
     errors: dict[int, str] = {}
+    rejected_fields: list[str] = []
     letters: list[dead_letter.DeadLetter] = []
     correlation_ids = [event_id(package_id, index) for index in range(len(events))]
 
@@ -82,6 +84,7 @@ def collect_package(*, events: list[Any]) -> CollectResult:
         except (InvalidEvent, ValueError, TypeError) as invalid:
             # ValueError/TypeError: what fastavro refuses that validation let through.
             errors[index] = str(invalid)
+            rejected_fields.append(invalid.errors[0].field if isinstance(invalid, InvalidEvent) else "encoding")
             letter = dead_letter.DeadLetter(
                 event=raw, error=str(invalid), stage="collect", correlation_id=correlation_id, package_id=package_id
             )
@@ -104,6 +107,7 @@ def collect_package(*, events: list[Any]) -> CollectResult:
 
     # A little past librdkafka's own message timeout, so every record is settled.
     deliveries.wait(max(deadline - time.monotonic(), 0) + 1.0)
+    COLLECT_ACK_SECONDS.observe(time.monotonic() - (deadline - timeout))
     dead_letter.archive(letters, timeout=timeout)
 
     outcomes = []
@@ -116,6 +120,10 @@ def collect_package(*, events: list[Any]) -> CollectResult:
             kafka_error = deliveries.errors.get(index, "no acknowledgement in time")
             outcomes.append(EventOutcome(index, correlation_id, "unconfirmed", error, kafka_error))
     result = CollectResult(package_id, schema.schema_id, outcomes)
+    for status in ("accepted", "rejected", "unconfirmed"):
+        COLLECT_EVENTS.labels(status).inc(result.count(status))
+    for field in rejected_fields:
+        COLLECT_REJECTIONS.labels(field).inc()
     logger.info(
         "package %s: %s accepted, %s rejected, %s unconfirmed (schema id %s)",
         package_id,

@@ -51,6 +51,9 @@ api_up() {
     port_busy "$API_PORT" && die "port $API_PORT (for the API) is in use by another process. Fix: stop it, or set API_PORT=..."
     mkdir -p "$API_DIR"
     export API_PORT
+    # Where the gunicorn workers write their metrics: fresh for each start.
+    export PROMETHEUS_MULTIPROC_DIR="$API_DIR/metrics"
+    rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     # The venv's programs directly (not `uv run`): no extra process holds the terminal.
     setsid nohup "$ROOT/.venv/bin/gunicorn" -c gunicorn.conf.py --pid "$API_PID" \
         >>"$API_DIR/api.log" 2>&1 </dev/null &

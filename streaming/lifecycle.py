@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from holded.metrics import STREAM_RETRIES
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -96,6 +98,7 @@ def retry(
     action: Callable[[], T],
     *,
     what: str,
+    service: str,
     transient: tuple[type[BaseException], ...],
     first_delay: float,
     max_delay: float,
@@ -115,6 +118,7 @@ def retry(
             if _stop.is_set():
                 raise StoppedDuringOutage(f"{what}: stop requested while failing: {error}") from error
             logger.warning("%s failed (attempt %s), retrying in %.1fs: %s", what, attempt, delay, error)
+            STREAM_RETRIES.labels(service).inc()
             time.sleep(delay)
             delay = min(delay * 2, max_delay)
             attempt += 1

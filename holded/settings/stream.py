@@ -9,3 +9,5 @@ STREAM_ENRICHED_SUBJECT = env.string("STREAM_ENRICHED_SUBJECT", "events.enriched
 STREAM_MAX_RECORDS_PER_POLL = env.integer("STREAM_MAX_RECORDS_PER_POLL", 5000)
 STREAM_POSTGRES_BATCH_SIZE = env.integer("STREAM_POSTGRES_BATCH_SIZE", 1000)
 STREAM_S3_CONCURRENCY = env.integer("STREAM_S3_CONCURRENCY", 16)
+# Where the job serves its Prometheus metrics (host:port); empty for nowhere.
+STREAM_METRICS_ADDRESS = env.string("STREAM_METRICS_ADDRESS", "127.0.0.1:9464")

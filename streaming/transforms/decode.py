@@ -53,6 +53,7 @@ class DecodeFn(beam.DoFn):
             self._schemas[schema_id] = lifecycle.retry(
                 fetch,
                 what=f"fetching schema {schema_id} from the registry",
+                service="schema_registry",
                 transient=(Exception,),  # anything but "no such id" is the registry's trouble, not the record's
                 first_delay=self._config.retry_first_seconds,
                 max_delay=self._config.retry_max_seconds,

@@ -40,6 +40,7 @@ class EnrichFn(beam.DoFn):
         schema = lifecycle.retry(
             lambda: self._schemas.get(self._config.enriched_subject),
             what=f"fetching {self._config.enriched_subject} from the registry",
+            service="schema_registry",
             transient=(SchemaUnavailable,),
             first_delay=self._config.retry_first_seconds,
             max_delay=self._config.retry_max_seconds,

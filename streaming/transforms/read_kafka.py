@@ -29,6 +29,7 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
 
+from holded.metrics import STREAM_LAG, STREAM_RECORDS
 from streaming import lifecycle
 from streaming.config import StreamConfig
 from streaming.records import KafkaRecord
@@ -71,6 +72,7 @@ class _ListPartitions(beam.DoFn):
             topic = lifecycle.retry(
                 lambda: consumer.list_topics(self._config.events_topic, timeout=10).topics[self._config.events_topic],
                 what=f"listing the partitions of {self._config.events_topic}",
+                service="kafka",
                 transient=(KafkaException,),
                 first_delay=self._config.retry_first_seconds,
                 max_delay=self._config.retry_max_seconds,
@@ -148,6 +150,7 @@ class _ReadPartition(beam.DoFn):
         messages = consumer.consume(self._config.max_records_per_poll, timeout=self._config.poll_seconds)
         lifecycle.note_poll(len(messages))
         allowed = lifecycle.records_allowed(len(messages))
+        STREAM_RECORDS.labels(topic).inc(allowed)
         last_offset = None
         for message in messages[:allowed]:
             error = message.error()
@@ -178,6 +181,7 @@ class _ReadPartition(beam.DoFn):
         if allowed < len(messages):
             # The record limit cut this poll short: the rest is not ours to read.
             self._position.pop(where, None)
+        self._measure_lag(consumer, topic, partition, self._position.get(where, start))
         if not messages:
             time.sleep(IDLE_SLEEP_SECONDS)
         tracker.defer_remainder(Duration.of(0))
@@ -192,6 +196,13 @@ class _ReadPartition(beam.DoFn):
             # Not fatal: the next bundle commits a later offset; a restart before
             # then replays records the idempotent sinks absorb.
             logger.warning("could not commit %s[%s]@%s: %s", topic, partition, next_offset, error)
+
+    @staticmethod
+    def _measure_lag(consumer: Consumer, topic: str, partition: int, position: int) -> None:
+        # The high watermark the last fetch brought back: no request to the broker.
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+        if high >= 0:
+            STREAM_LAG.labels(topic, str(partition)).set(max(0, high - position))
 
     def _report(self, consumer: Consumer, topic: str, partition: int, last_offset: int, count: int) -> None:
         self._read_since_report += count

@@ -23,6 +23,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from collector.dead_letter import DeadLetter
 from collector.ids import package_id_of
+from holded.metrics import STREAM_DEAD_LETTERS
 from holded.storage import make_s3_client
 from streaming import lifecycle
 from streaming.config import StreamConfig
@@ -122,6 +123,7 @@ class DeadLetterSink:
         lifecycle.retry(
             produce_all,
             what=f"producing {len(letters)} dead letters",
+            service="kafka",
             transient=(KafkaException, BufferError),
             first_delay=self._config.retry_first_seconds,
             max_delay=self._config.retry_max_seconds,
@@ -135,10 +137,12 @@ class DeadLetterSink:
                     ContentType="application/json",
                 ),
                 what=f"writing dead letter {letter.correlation_id} to S3",
+                service="s3",
                 transient=(BotoCoreError, ClientError),
                 first_delay=self._config.retry_first_seconds,
                 max_delay=self._config.retry_max_seconds,
             )
+        STREAM_DEAD_LETTERS.inc(len(letters))
         logger.warning("%s records dead-lettered (first: %s)", len(letters), letters[0].error)
 
     def close(self) -> None:

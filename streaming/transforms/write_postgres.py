@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from datetime import date
 from typing import Any
 
@@ -21,6 +22,7 @@ import psycopg2
 import psycopg2.extras
 from apache_beam.pvalue import PCollection
 
+from holded.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
 from streaming import lifecycle
 from streaming.config import StreamConfig
 from streaming.enrichment import postgres_row
@@ -76,14 +78,18 @@ class _WriteToPostgresFn(beam.DoFn):
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
         if batch:
+            started = time.monotonic()
             lifecycle.retry(
                 lambda: self._insert(batch),
                 what=f"inserting {len(batch)} rows into PostgreSQL",
+                service="postgres",
                 transient=TRANSIENT,
                 first_delay=self._config.retry_first_seconds,
                 max_delay=self._config.retry_max_seconds,
                 on_retry=self._disconnect,
             )
+            STREAM_SINK_SECONDS.labels("postgres").observe(time.monotonic() - started)
+            STREAM_WRITTEN.labels("postgres").inc(len(batch))
 
     def _insert(self, batch: list[tuple[tuple[Any, ...], Enriched]]) -> None:
         connection = self._connect()

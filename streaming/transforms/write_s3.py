@@ -9,12 +9,14 @@ commits only what the store holds.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
+from holded.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
 from holded.s3_writer import S3WriteError, S3Writer
 from streaming import lifecycle
 from streaming.config import StreamConfig
@@ -42,6 +44,7 @@ class _WriteToS3Fn(beam.DoFn):
         lifecycle.retry(
             lambda: self._writer.put(event.s3_key, event.body),
             what=f"writing {event.s3_key} to S3",
+            service="s3",
             transient=(S3WriteError,),
             first_delay=self._config.retry_first_seconds,
             max_delay=self._config.retry_max_seconds,
@@ -52,8 +55,13 @@ class _WriteToS3Fn(beam.DoFn):
 
     def finish_bundle(self) -> None:
         pending, self._pending = self._pending, []
+        if not pending:
+            return
+        started = time.monotonic()
         for future in pending:
             future.result()  # re-raises StoppedDuringOutage: the bundle fails, nothing is committed
+        STREAM_SINK_SECONDS.labels("s3").observe(time.monotonic() - started)
+        STREAM_WRITTEN.labels("s3").inc(len(pending))
 
     def teardown(self) -> None:
         pool = getattr(self, "_pool", None)

@@ -74,7 +74,7 @@ def test_the_app_environment_matches_the_services(compose: dict[str, Any]) -> No
     services = compose["services"]
     app = services["api"]["environment"]
     assert services["init"]["environment"] == app
-    assert services["stream"]["environment"] == app
+    assert services["stream"]["environment"] == {**app, "STREAM_METRICS_ADDRESS": "0.0.0.0:9464"}
     assert services["stream"]["command"] == ["python", "manage.py", "run_stream"]
     # Only settings the code reads.
     assert set(app) <= settings_read_by_the_code()

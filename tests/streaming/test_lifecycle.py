@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from streaming import lifecycle
+
+QUICK: dict[str, Any] = {
+    "what": "x",
+    "service": "test",
+    "transient": (ConnectionError,),
+    "first_delay": 0.01,
+    "max_delay": 0.02,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +59,12 @@ def test_retry_waits_out_transient_failures() -> None:
             raise failure
         return "done"
 
-    assert lifecycle.retry(action, what="x", transient=(ConnectionError,), first_delay=0.01, max_delay=0.02) == "done"
+    assert (
+        lifecycle.retry(
+            action, what="x", service="test", transient=(ConnectionError,), first_delay=0.01, max_delay=0.02
+        )
+        == "done"
+    )
 
 
 def test_retry_does_not_swallow_other_errors() -> None:
@@ -58,7 +72,9 @@ def test_retry_does_not_swallow_other_errors() -> None:
         raise KeyError("bug")
 
     with pytest.raises(KeyError):
-        lifecycle.retry(action, what="x", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01)
+        lifecycle.retry(
+            action, what="x", service="test", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01
+        )
 
 
 def test_a_stop_during_an_outage_fails_instead_of_waiting_forever() -> None:
@@ -68,4 +84,6 @@ def test_a_stop_during_an_outage_fails_instead_of_waiting_forever() -> None:
         raise ConnectionError("down")
 
     with pytest.raises(lifecycle.StoppedDuringOutage):
-        lifecycle.retry(action, what="x", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01)
+        lifecycle.retry(
+            action, what="x", service="test", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01
+        )

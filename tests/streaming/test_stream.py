@@ -8,6 +8,7 @@ import uuid
 import pytest
 from confluent_kafka import Producer
 from django.conf import settings
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from collector.ids import package_id_of
@@ -29,8 +30,11 @@ def test_collected_events_come_out_enriched_in_postgres_and_s3(stream_lane: Stre
     body = response.json()
     accepted = [e["correlationId"] for e in body["events"] if e["status"] == "accepted"]
     assert len(accepted) == 3
+    written = {sink: written_total(sink) for sink in ("s3", "postgres")}
 
     assert run_in_process(idle_seconds=3) == "DONE"
+
+    assert {sink: written_total(sink) - before for sink, before in written.items()} == {"s3": 3, "postgres": 3}
 
     records = {(r.key() or b"").decode(): r for r in read_topic(stream_lane.events_topic, expected=3)}
     rows = rows_for(accepted)
@@ -97,6 +101,10 @@ def test_poison_records_go_to_the_dead_letter_without_stopping_the_job(stream_la
     assert errors[2].startswith(f"cannot decode with schema id {stream_lane.schema_id}")
     assert errors[3].startswith("the record has no correlationId")
     assert committed_offset(stream_lane) == 6
+
+
+def written_total(sink: str) -> float:
+    return REGISTRY.get_sample_value("holded_stream_events_written_total", {"sink": sink}) or 0.0
 
 
 def wire_header(schema_id: int) -> bytes:

@@ -26,6 +26,11 @@ class Command(BaseCommand):
         parser.add_argument("--poll-records", type=int, help="most records a source poll reads (a bundle)")
         parser.add_argument("--batch-size", type=int, help="rows a PostgreSQL insert carries")
         parser.add_argument("--s3-concurrency", type=int, help="S3 writes in flight")
+        parser.add_argument(
+            "--metrics-address",
+            default=settings.STREAM_METRICS_ADDRESS,
+            help=f"host:port for Prometheus metrics, empty for none; default {settings.STREAM_METRICS_ADDRESS}",
+        )
         parser.add_argument("--max-records", type=int, help="stop after reading this many records")
         parser.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a record")
         parser.add_argument(
@@ -50,6 +55,7 @@ class Command(BaseCommand):
             shlex.split(options["beam_args"]),
             max_records=options["max_records"],
             idle_seconds=options["idle_timeout"],
+            metrics_address=options["metrics_address"],
         )
         if state != "PipelineState.DONE" and state != "DONE":
             raise CommandError(f"the stream ended in state {state}")
