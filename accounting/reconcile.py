@@ -18,10 +18,12 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
 from django.conf import settings
 from django.db import connection
@@ -90,11 +92,21 @@ def _records(topic: str, start: datetime, end: datetime) -> Iterator[Message]:
         consumer.close()
 
 
-def _keys(prefix: str) -> set[str]:
-    keys: set[str] = set()
-    for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
-        keys.update(item["Key"] for item in page.get("Contents", []))
-    return keys
+def _existing(keys: set[str]) -> set[str]:
+    """Which of `keys` the bucket holds: a HEAD each, in parallel (a day's prefix may hold millions)."""
+
+    def exists(key: str) -> bool:
+        try:
+            s3_client().head_object(Bucket=settings.S3_BUCKET, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    ordered = sorted(keys)
+    with ThreadPoolExecutor(16) as pool:
+        return {key for key, found in zip(ordered, pool.map(exists, ordered), strict=True) if found}
 
 
 def _header(message: Message, name: str) -> str | None:
@@ -163,11 +175,9 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
                 [ids[first : first + 5000]],
             )
             in_postgres.update(row[0] for row in cursor.fetchall())
-    prefixes = {key.rsplit("/", 1)[0] + "/" for key in accepted.values() if key}
-    prefixes |= {key.rsplit("/", 1)[0] + "/" for _, keys in rejected.values() for key in keys}
-    in_bucket: set[str] = set()
-    for prefix in prefixes:
-        in_bucket |= _keys(prefix)
+    in_bucket = _existing(
+        {key for key in accepted.values() if key} | {k for _, keys in rejected.values() for k in keys}
+    )
 
     report = Report()
     for correlation_id, count in taken_in.items():

@@ -28,14 +28,22 @@ def post(client: APIClient, body: Any, **extra: Any) -> Any:
 
 
 def dead_letter_object(correlation_id: str) -> dict[str, Any] | None:
-    listing = s3_client().list_objects_v2(Bucket=settings.S3_BUCKET, Prefix="dead-letter/")
-    for item in listing.get("Contents", []):
-        if item["Key"].endswith(f"/{correlation_id}.json"):
-            body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=item["Key"])["Body"].read()
-            s3_client().delete_object(Bucket=settings.S3_BUCKET, Key=item["Key"])
-            document: dict[str, Any] = json.loads(body)
-            document["key"] = item["Key"]
-            return document
+    """The dead letter's object (dated the day it was made: today, or yesterday just after midnight)."""
+    from datetime import UTC, datetime, timedelta
+
+    from botocore.exceptions import ClientError
+
+    today = datetime.now(UTC).date()
+    for day in (today, today - timedelta(days=1)):
+        key = f"dead-letter/dt={day:%Y-%m-%d}/{correlation_id}.json"
+        try:
+            body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
+        except ClientError:
+            continue
+        s3_client().delete_object(Bucket=settings.S3_BUCKET, Key=key)
+        document: dict[str, Any] = json.loads(body)
+        document["key"] = key
+        return document
     return None
 
 
