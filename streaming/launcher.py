@@ -24,9 +24,8 @@ import apache_beam as beam
 from apache_beam.metrics import monitoring_infos
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
-from prometheus_client import start_http_server
 
-from streaming import lifecycle
+from streaming import health, lifecycle
 from streaming.config import StreamConfig
 from streaming.pipeline import build
 
@@ -67,23 +66,6 @@ def _materialize_runner_metrics(fn_runner: Any) -> None:
     fn_runner._holded_metrics_materialized = True
 
 
-_metrics_served = False
-
-
-def _serve_metrics(address: str) -> None:
-    """Prometheus metrics at http://ADDRESS/metrics, once per process; a busy port is not fatal."""
-    global _metrics_served
-    if not address or _metrics_served:
-        return
-    host, _, port = address.rpartition(":")
-    try:
-        start_http_server(int(port), addr=host or "0.0.0.0")
-        _metrics_served = True
-        logger.info("metrics at http://%s/metrics", address)
-    except OSError as error:
-        logger.warning("no metrics: cannot listen on %s: %s", address, error)
-
-
 def _install_stop_handlers() -> None:
     """SIGTERM and SIGINT ask the source to stop; what was read is written and committed first."""
     if threading.current_thread() is not threading.main_thread():
@@ -110,7 +92,7 @@ def run(
     runner_name = options.view_as(StandardOptions).runner
     runner: Any = LocalDirectRunner() if runner_name in LOCAL_RUNNERS else None
     _install_stop_handlers()
-    _serve_metrics(metrics_address)
+    health.serve(metrics_address)
     logger.info(
         "stream starting: %s -> S3 bucket %s and PostgreSQL, group %s, runner %s",
         config.events_topic,

@@ -27,18 +27,22 @@ _lock = threading.Lock()
 _reason = ""
 _records_read = 0
 _empty_since: float | None = None
+_last_poll_at: float | None = None
+_failing: dict[str, tuple[float, str]] = {}  # service -> (since, last error)
 _max_records: int | None = None
 _idle_seconds: float | None = None
 
 
 def configure(*, max_records: int | None, idle_seconds: float | None) -> None:
     """A fresh run: clear the flag and set the limits."""
-    global _reason, _records_read, _empty_since, _max_records, _idle_seconds
+    global _reason, _records_read, _empty_since, _max_records, _idle_seconds, _last_poll_at
     with _lock:
         _stop.clear()
         _reason = ""
         _records_read = 0
         _empty_since = None
+        _last_poll_at = None
+        _failing.clear()
         _max_records = max_records
         _idle_seconds = idle_seconds
 
@@ -62,9 +66,10 @@ def note_poll(count: int) -> None:
     Idleness is counted from the first of consecutive empty polls, not from the
     last record: writing a large bundle is not being idle.
     """
-    global _empty_since
+    global _empty_since, _last_poll_at
     now = time.monotonic()
     with _lock:
+        _last_poll_at = now
         if count:
             _empty_since = None
             return
@@ -113,8 +118,11 @@ def retry(
     attempt = 1
     while True:
         try:
-            return action()
+            result = action()
         except transient as error:
+            with _lock:
+                _failing.setdefault(service, (time.monotonic(), ""))
+                _failing[service] = (_failing[service][0], f"{type(error).__name__}: {error}")
             if _stop.is_set():
                 raise StoppedDuringOutage(f"{what}: stop requested while failing: {error}") from error
             logger.warning("%s failed (attempt %s), retrying in %.1fs: %s", what, attempt, delay, error)
@@ -124,3 +132,23 @@ def retry(
             attempt += 1
             if on_retry is not None:
                 on_retry()
+        else:
+            if service in _failing:
+                with _lock:
+                    _failing.pop(service, None)
+            return result
+
+
+def readiness(max_poll_age: float = 30.0) -> tuple[bool, dict[str, str]]:
+    """Is the job working? Its source polled lately, and no service is being waited for."""
+    now = time.monotonic()
+    with _lock:
+        checks = {
+            service: f"failing for {now - since:.0f}s: {error}" for service, (since, error) in sorted(_failing.items())
+        }
+        polled = _last_poll_at
+    if polled is None:
+        checks["source"] = "has not polled Kafka yet"
+    elif now - polled > max_poll_age:
+        checks["source"] = f"last polled Kafka {now - polled:.0f}s ago"
+    return not checks, checks

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import signal
 import time
+import urllib.error
+import urllib.request
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests.collector.factories import brief_event
+from tests.conftest import free_port
 from tests.scripts.conftest import run_script
 from tests.streaming.conftest import StreamLane, committed_offset, rows_for, s3_keys, start_stream
 
@@ -27,6 +31,14 @@ def collect(count: int) -> list[str]:
         assert response.status_code == 200, response.content
         ids += [e["correlationId"] for e in response.json()["events"]]
     return ids
+
+
+def health(address: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://{address}/health/ready", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def enriched_keys(ids: list[str]) -> list[str]:
@@ -57,11 +69,15 @@ def test_a_kill_between_write_and_commit_leaves_every_event_exactly_once(stream_
 
 def test_postgres_down_for_a_while_delays_but_loses_nothing(stream_lane: StreamLane) -> None:
     ids = collect(200)
+    address = f"127.0.0.1:{free_port()}"
     assert run_script("services.sh", "stop", "postgres").returncode == 0
     try:
-        stream = start_stream(stream_lane, "--idle-timeout", "3")
+        stream = start_stream(stream_lane, "--idle-timeout", "3", "--metrics-address", address)
         time.sleep(8)  # the stream reads, then waits for the database
         assert stream.poll() is None, "the stream must wait for PostgreSQL, not exit"
+        ready = health(address)
+        assert ready[0] == 503
+        assert "postgres" in ready[1]["checks"]
     finally:
         assert run_script("services.sh", "up").returncode == 0
 

@@ -87,3 +87,28 @@ def test_a_stop_during_an_outage_fails_instead_of_waiting_forever() -> None:
         lifecycle.retry(
             action, what="x", service="test", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01
         )
+
+
+def test_ready_once_polling_and_not_while_a_service_fails() -> None:
+    ready, checks = lifecycle.readiness()
+    assert not ready
+    assert checks == {"source": "has not polled Kafka yet"}
+
+    lifecycle.note_poll(1)
+    assert lifecycle.readiness() == (True, {})
+
+    attempts = iter([ConnectionError("refused"), None])
+    states = []
+
+    def action() -> None:
+        failure = next(attempts)
+        states.append(lifecycle.readiness())
+        if failure is not None:
+            raise failure
+
+    lifecycle.retry(action, **QUICK)
+    # During the second attempt, the first failure made the job not ready.
+    ready, checks = states[1]
+    assert not ready
+    assert checks["test"].endswith("ConnectionError: refused")
+    assert lifecycle.readiness() == (True, {})
