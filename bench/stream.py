@@ -122,7 +122,15 @@ class Lane:
 
 
 def admin_sql(statement: str) -> None:
-    connection = psycopg2.connect(**{**StreamConfig.from_settings(settings).postgres_dsn, "dbname": "postgres"})
+    """As the owner (not the stream's role, which may not create databases)."""
+    database = settings.DATABASES["default"]
+    connection = psycopg2.connect(
+        host=database["HOST"],
+        port=database["PORT"],
+        user=database["USER"],
+        password=database["PASSWORD"],
+        dbname="postgres",
+    )
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(statement)

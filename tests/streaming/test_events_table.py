@@ -129,3 +129,34 @@ def test_ensure_partitions_command_keeps_partitions_ahead(services_up: None) -> 
     with connection.cursor() as cursor:
         assert partition_name(add_months(this_month, 14)) in existing_partitions(cursor)
     assert f"created {partition_name(add_months(this_month, 14))}" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_streams_role_may_write_events_and_nothing_else(services_up: None) -> None:
+    import psycopg2
+    from django.conf import settings
+
+    from streaming.config import StreamConfig
+
+    dsn = StreamConfig.from_settings(settings).postgres_dsn
+    assert dsn["user"] == "holded_stream"
+    connection = psycopg2.connect(**dsn)
+    connection.autocommit = True
+    far = datetime(2033, 2, 3, tzinfo=UTC)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT events_ensure_partition(%s)", [date(2033, 2, 1)])  # as the function's owner
+            insert(cursor, far, uuid.uuid4())
+            cursor.execute("SELECT count(*) FROM events WHERE timestamp_stamp = %s", [far])
+            assert cursor.fetchone()[0] == 1
+            for forbidden in (
+                "DELETE FROM events",
+                "UPDATE events SET type = 'x'",
+                "SELECT * FROM auth_user",
+                "CREATE TABLE intruder (id int)",
+                "DROP TABLE events_default",
+            ):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cursor.execute(forbidden)
+    finally:
+        connection.close()
