@@ -2,7 +2,7 @@
 # The whole platform, natively: services, topics, schemas, migrations, the API
 # and the stream job.
 #
-# usage: scripts/platform.sh up|down|status
+# usage: scripts/platform.sh up|down|stop|status
 #
 #   up      starts Kafka, the Schema Registry, the S3 store and PostgreSQL
 #           (scripts/services.sh), creates the topics, registers the schemas,
@@ -11,6 +11,7 @@
 #           the Beam job (manage.py run_stream) in the background.
 #   down    stops the stream (SIGTERM: it finishes what it read) and the API,
 #           then the services (their data is kept).
+#   stop    stops the stream and the API only; the services keep running.
 #   status  what runs, and whether it answers.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -92,11 +93,11 @@ case "${1:-}" in
         log "platform up: POST $API_URL/collect  (docs: $API_URL/api/docs/, readiness: $API_URL/health/ready)"
         log "stream: manage.py run_stream (pid $(stream_pid)), log $STREAM_DIR/stream.log"
         ;;
-    down)
+    down | stop)
         # The stream first: on SIGTERM it writes and commits what it read.
         stop_pid stream "$STREAM_PID" run_stream 60
         stop_pid API "$API_PID" gunicorn 30
-        bash scripts/services.sh down
+        if [[ "$1" == down ]]; then bash scripts/services.sh down; fi
         ;;
     status)
         rc=0
@@ -115,5 +116,5 @@ case "${1:-}" in
         fi
         exit $rc
         ;;
-    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|stop|status" >&2; exit 2 ;;
 esac

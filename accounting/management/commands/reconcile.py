@@ -36,7 +36,7 @@ class Command(BaseCommand):
             report = reconcile(start=options["since"], end=options["until"] or datetime.now(UTC))
         else:
             raise CommandError("give --since (and maybe --until) or --package")
-        stages = ", ".join(f"{count} by the {stage}" for stage, count in sorted(report.dead_letters.items()))
+        stages = ", ".join(f"{count} at the {stage} stage" for stage, count in sorted(report.dead_letters.items()))
         self.stdout.write(
             f"{report.events} events: {report.enriched} enriched (PostgreSQL and S3), "
             f"{sum(report.dead_letters.values())} dead letters ({stages or 'none'})"
