@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+
+from collector.ids import package_id_of
 
 
 @dataclass(frozen=True)
@@ -49,3 +54,17 @@ class Rejected:
     record: KafkaRecord
     error: str
     event: Any = None  # decoded, when it could be
+
+
+def log_packages(logger: logging.Logger, sink: str, events: list[Enriched]) -> None:
+    """One line per flush, naming every package written, so that `grep <packageId>` follows a
+    package from the collector's log ("package <id>: ...") to its rows and objects."""
+    if not events:
+        return
+    packages = Counter(str(package_id_of(uuid.UUID(event.correlation_id))) for event in events)
+    logger.info(
+        "%s: wrote %d events; packages %s",
+        sink,
+        len(events),
+        " ".join(f"{package}={count}" for package, count in sorted(packages.items())),
+    )

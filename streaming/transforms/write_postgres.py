@@ -27,7 +27,7 @@ from streaming import lifecycle
 from streaming.config import StreamConfig
 from streaming.enrichment import postgres_row
 from streaming.partitions import ensure_partitions, month_start
-from streaming.records import Enriched, Rejected
+from streaming.records import Enriched, Rejected, log_packages
 from streaming.transforms.write_dead_letters import DeadLetterSink, dead_letter_of
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class _WriteToPostgresFn(beam.DoFn):
             )
             STREAM_SINK_SECONDS.labels("postgres").observe(time.monotonic() - started)
             STREAM_WRITTEN.labels("postgres").inc(len(batch))
+            log_packages(logger, "postgres", [event for _, event in batch])
 
     def _insert(self, batch: list[tuple[tuple[Any, ...], Enriched]]) -> None:
         connection = self._connect()

@@ -9,6 +9,7 @@ commits only what the store holds.
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -20,7 +21,9 @@ from holded.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
 from holded.s3_writer import S3WriteError, S3Writer
 from streaming import lifecycle
 from streaming.config import StreamConfig
-from streaming.records import Enriched
+from streaming.records import Enriched, log_packages
+
+logger = logging.getLogger(__name__)
 
 
 class _WriteToS3Fn(beam.DoFn):
@@ -39,6 +42,7 @@ class _WriteToS3Fn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._pending: list[Future[None]] = []
+        self._events: list[Enriched] = []
 
     def _put(self, event: Enriched) -> None:
         lifecycle.retry(
@@ -52,6 +56,7 @@ class _WriteToS3Fn(beam.DoFn):
 
     def process(self, event: Enriched) -> None:
         self._pending.append(self._pool.submit(self._put, event))
+        self._events.append(event)
 
     def finish_bundle(self) -> None:
         pending, self._pending = self._pending, []
@@ -62,6 +67,8 @@ class _WriteToS3Fn(beam.DoFn):
             future.result()  # re-raises StoppedDuringOutage: the bundle fails, nothing is committed
         STREAM_SINK_SECONDS.labels("s3").observe(time.monotonic() - started)
         STREAM_WRITTEN.labels("s3").inc(len(pending))
+        events, self._events = self._events, []
+        log_packages(logger, "s3", events)
 
     def teardown(self) -> None:
         pool = getattr(self, "_pool", None)

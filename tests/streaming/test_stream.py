@@ -22,7 +22,9 @@ from tests.streaming.conftest import StreamLane, committed_offset, rows_for, run
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def test_collected_events_come_out_enriched_in_postgres_and_s3(stream_lane: StreamLane) -> None:
+def test_collected_events_come_out_enriched_in_postgres_and_s3(
+    stream_lane: StreamLane, caplog: pytest.LogCaptureFixture
+) -> None:
     client = APIClient()
     package = [brief_event(), messenger_event(), {"data": {"id": "bad"}}, brief_event()]
     response = client.post("/collect", json.dumps(package), content_type="application/json")
@@ -54,6 +56,11 @@ def test_collected_events_come_out_enriched_in_postgres_and_s3(stream_lane: Stre
         assert stored == enriched
 
     package_id = uuid.UUID(body["packageId"])
+    # The logs follow the package: the collector's line, then each sink's.
+    logged = caplog.text
+    assert f"package {package_id}: 3 accepted, 1 rejected" in logged
+    assert f"postgres: wrote 3 events; packages {package_id}=3" in logged
+    assert f"s3: wrote 3 events; packages {package_id}=3" in logged
     regrouped = [str(e.correlation_id) for e in Event.of_package(package_id)]
     assert regrouped == sorted(accepted)
     assert all(package_id_of(uuid.UUID(c)) == package_id for c in regrouped)
