@@ -45,6 +45,8 @@ class Report:
     enriched: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)  # by stage
     problems: dict[str, list[str]] = field(default_factory=dict)  # kind -> correlationIds
+    # Every event: correlationId -> where it is ("enriched", "dead letter (collect): <error>", a problem).
+    places: dict[str, str] = field(default_factory=dict)
 
     @property
     def events(self) -> int:
@@ -56,6 +58,7 @@ class Report:
 
     def problem(self, kind: str, correlation_id: str) -> None:
         self.problems.setdefault(kind, []).append(correlation_id)
+        self.places[correlation_id] = kind
 
 
 def _records(topic: str, start: datetime, end: datetime) -> Iterator[Message]:
@@ -152,11 +155,13 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
 
     # events.dead.letter: the rejected ones, by stage, with their S3 object.
     rejected: dict[str, tuple[str, set[str]]] = {}
+    errors: dict[str, str] = {}
     for message in _records(settings.KAFKA_TOPICS["dead_letter"], start, end):
         correlation_id = _header(message, "correlationId") or (message.key() or b"").decode(errors="replace")
         if not wanted(correlation_id):
             continue
         stage = _header(message, "error.stage") or "unknown"
+        errors[correlation_id] = _header(message, "error") or ""
         if stage == "collect":
             taken_in[correlation_id] += 1
         day = datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC).date()
@@ -192,6 +197,7 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
                 report.problem("enriched and dead-lettered", correlation_id)
             else:
                 report.enriched += 1
+                report.places[correlation_id] = "enriched (PostgreSQL and S3)"
         elif enriched_db or enriched_s3:
             report.problem("only in PostgreSQL" if enriched_db else "only in S3", correlation_id)
         elif stage != "stream":
@@ -202,6 +208,7 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
             continue
         if keys & in_bucket:
             report.dead_letters[stage] += 1
+            report.places[correlation_id] = f"dead letter ({stage}, topic and S3): {errors[correlation_id]}"
         else:
             report.problem(f"dead letter ({stage}) not in S3", correlation_id)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import uuid
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -29,6 +30,19 @@ def send(tmp_path: Path, live_server: Any, count: int, seed: int) -> str:
     return out.getvalue()
 
 
+def event_places(text: str) -> dict[str, str]:
+    """The lines of `reconcile --list`: correlationId -> place."""
+    places = {}
+    for line in text.splitlines():
+        first, _, rest = line.partition(" ")
+        try:
+            uuid.UUID(first)
+        except ValueError:
+            continue  # a summary line
+        places[first] = rest
+    return places
+
+
 def reconcile(since: datetime) -> str:
     out = StringIO()
     call_command("reconcile", "--since", since.isoformat(), stdout=out)
@@ -50,6 +64,15 @@ def test_generated_events_are_each_in_exactly_one_place(
     assert accepted + rejected == 1000
     assert f"1000 events: {accepted} enriched (PostgreSQL and S3), {rejected} dead letters" in report
     assert report.rstrip().endswith("every event is in exactly one place")
+
+    listed = StringIO()
+    call_command("reconcile", "--since", since.isoformat(), "--list", stdout=listed)
+    places = list(event_places(listed.getvalue()).values())
+    assert len(places) == 1000
+    assert sum(1 for place in places if place == "enriched (PostgreSQL and S3)") == accepted
+    dead = [place for place in places if place.startswith("dead letter (collect, topic and S3): ")]
+    assert len(dead) == rejected
+    assert all(place.split(": ", 1)[1] for place in dead)  # each with its error
 
 
 def test_a_restart_in_the_middle_still_accounts_for_every_event(

@@ -65,3 +65,14 @@ def test_a_wrong_secret_is_refused(services_up: None) -> None:
     with pytest.raises(ClientError) as raised:
         client.list_objects_v2(Bucket=settings.S3_BUCKET)
     assert raised.value.response["Error"]["Code"] in ("SignatureDoesNotMatch", "AccessDenied")
+
+
+def test_the_bucket_is_private(services_up: None) -> None:
+    # An anonymous (unsigned) request may neither list nor read.
+    import urllib.error
+    import urllib.request
+
+    for path in (f"/{settings.S3_BUCKET}", f"/{settings.S3_BUCKET}/dead-letter/anything.json"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(settings.S3_ENDPOINT_URL + path, timeout=5)
+        assert refused.value.code == 403

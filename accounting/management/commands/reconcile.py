@@ -27,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--until", type=instant, help="ISO-8601 instant; default now")
         parser.add_argument("--package", type=uuid.UUID, help="a packageId (or any correlationId of the package)")
         parser.add_argument("--show", type=int, default=20, help="correlationIds listed per kind of problem")
+        parser.add_argument("--list", action="store_true", help="one line per event: its correlationId and place")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["package"] is not None:
@@ -41,6 +42,9 @@ class Command(BaseCommand):
             f"{report.events} events: {report.enriched} enriched (PostgreSQL and S3), "
             f"{sum(report.dead_letters.values())} dead letters ({stages or 'none'})"
         )
+        if options["list"]:
+            for correlation_id, place in sorted(report.places.items()):
+                self.stdout.write(f"{correlation_id} {place}")
         for kind, ids in sorted(report.problems.items()):
             listed = ", ".join(ids[: options["show"]]) + (" ..." if len(ids) > options["show"] else "")
             self.stdout.write(f"{len(ids)} {kind}: {listed}")
