@@ -21,19 +21,18 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from botocore.exceptions import ClientError
 from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
 from django.conf import settings
 from django.db import connection
 
-from collector.dead_letter import PREFIX as DEAD_LETTER_PREFIX
+from collector.dead_letter import object_key as dead_letter_key
 from collector.ids import package_range, timestamp_millis
 from holded import wire
-from holded.registry import compile_schema, registry_client
+from holded.registry import SchemasById, registry_client
 from holded.storage import s3_client
-from streaming.enrichment import ENRICHED_PREFIX
+from streaming.enrichment import enriched_key
 
 # How far past the window a record of it may have been appended (the
 # collector waits up to its delivery timeout, then a margin).
@@ -135,7 +134,7 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
     # events.raw: the accepted events, with the date their S3 object is under.
     accepted: dict[str, str] = {}
     taken_in: Counter[str] = Counter()
-    writers: dict[int, Any] = {}
+    writers = SchemasById(registry_client())
     for message in _records(settings.KAFKA_TOPICS["events"], start, end):
         correlation_id = (message.key() or b"").decode(errors="replace")
         if not wanted(correlation_id):
@@ -143,13 +142,11 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
         taken_in[correlation_id] += 1
         value = message.value() or b""
         try:
-            schema_id = wire.schema_id_of(value)
-            if schema_id not in writers:
-                registered = registry_client().get_schema(schema_id)
-                writers[schema_id] = compile_schema("", schema_id, 0, registered.schema_str or "")
-            event = wire.decode(value, writers[schema_id].parsed)
-            day = datetime.fromisoformat(event["attributes"]["timestampStamp"]).astimezone(UTC).date()
-            accepted[correlation_id] = f"{ENRICHED_PREFIX}/dt={day:%Y-%m-%d}/{correlation_id}.json"
+            writer = writers.get(wire.schema_id_of(value))
+            if writer is None:
+                raise ValueError("unknown schema id")
+            event = wire.decode(value, writer.parsed)
+            accepted[correlation_id] = enriched_key(event["attributes"]["timestampStamp"], correlation_id)
         except Exception:  # not decodable: the stream dead-letters it
             accepted[correlation_id] = ""
 
@@ -166,9 +163,7 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
             taken_in[correlation_id] += 1
         day = datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC).date()
         # The object is dated when the dead letter was made: that day, or the one before near midnight.
-        candidates = {
-            f"{DEAD_LETTER_PREFIX}/dt={d:%Y-%m-%d}/{correlation_id}.json" for d in (day, day - timedelta(days=1))
-        }
+        candidates = {dead_letter_key(d, correlation_id) for d in (day, day - timedelta(days=1))}
         rejected[correlation_id] = (stage, candidates)
 
     in_postgres: set[str] = set()

@@ -14,7 +14,7 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +26,11 @@ from holded.storage import s3_client
 logger = logging.getLogger(__name__)
 
 PREFIX = "dead-letter"
+
+
+def object_key(day: date, correlation_id: uuid.UUID | str) -> str:
+    """`dead-letter/dt=<the day it was made>/<correlationId>.json`."""
+    return f"{PREFIX}/dt={day:%Y-%m-%d}/{correlation_id}.json"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class DeadLetter:
         return headers
 
     def object_key(self) -> str:
-        return f"{PREFIX}/dt={self.received_at:%Y-%m-%d}/{self.correlation_id}.json"
+        return object_key(self.received_at.date(), self.correlation_id)
 
     def object_body(self) -> bytes:
         document: dict[str, Any] = {

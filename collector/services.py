@@ -72,6 +72,7 @@ def collect_package(*, events: list[Any]) -> CollectResult:
     rejected_fields: list[str] = []
     letters: list[dead_letter.DeadLetter] = []
     correlation_ids = [event_id(package_id, index) for index in range(len(events))]
+    package_header = str(package_id).encode()
 
     headers: kafka.Headers
     for index, raw in enumerate(events):
@@ -92,7 +93,7 @@ def collect_package(*, events: list[Any]) -> CollectResult:
             topic_name, value, headers = kafka.topic("dead_letter"), letter.value(), letter.headers()
         else:
             topic_name = kafka.topic("events")
-            headers = [("correlationId", key), ("packageId", str(package_id).encode())]
+            headers = [("correlationId", key), ("packageId", package_header)]
         refused = kafka.produce(
             producer,
             topic_name=topic_name,

@@ -19,6 +19,7 @@ from typing import Any
 
 import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,31 @@ def registry_client() -> SchemaRegistryClient:
 def compile_schema(subject: str, schema_id: int, version: int, schema_str: str) -> RegisteredSchema:
     definition = json.loads(schema_str)
     return RegisteredSchema(subject, schema_id, version, definition, fastavro.parse_schema(definition))
+
+
+class SchemasById:
+    """Writer schemas by their registry id, each fetched once (an id never changes its schema).
+
+    `get` returns None for an id the registry does not have (or that is not
+    Avro): the record's problem. Any other failure is raised: the registry's.
+    """
+
+    def __init__(self, client: SchemaRegistryClient) -> None:
+        self._client = client
+        self._known: dict[int, RegisteredSchema | None] = {}
+
+    def get(self, schema_id: int) -> RegisteredSchema | None:
+        if schema_id not in self._known:
+            try:
+                schema = self._client.get_schema(schema_id)
+            except SchemaRegistryError as error:
+                if error.http_status_code != 404:
+                    raise
+                self._known[schema_id] = None
+            else:
+                avro = schema.schema_type in (None, "AVRO") and schema.schema_str is not None
+                self._known[schema_id] = compile_schema("", schema_id, 0, schema.schema_str or "") if avro else None
+        return self._known[schema_id]
 
 
 class LatestSchemas:

@@ -60,10 +60,14 @@ def timestamp_of(enriched: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(enriched["attributes"]["timestampStamp"])
 
 
+def enriched_key(timestamp_stamp: str, correlation_id: str) -> str:
+    """`enriched/dt=<UTC date of the event>/<correlationId>.json`: a replay writes the same object again."""
+    day = datetime.fromisoformat(timestamp_stamp).astimezone(UTC).date()
+    return f"{ENRICHED_PREFIX}/dt={day:%Y-%m-%d}/{correlation_id}.json"
+
+
 def s3_key(enriched: dict[str, Any]) -> str:
-    """Deterministic: a replay writes the same object again."""
-    day = timestamp_of(enriched).astimezone(UTC).date()
-    return f"{ENRICHED_PREFIX}/dt={day:%Y-%m-%d}/{enriched['metadata']['correlationId']}.json"
+    return enriched_key(enriched["attributes"]["timestampStamp"], enriched["metadata"]["correlationId"])
 
 
 def postgres_row(enriched: dict[str, Any], body: str) -> tuple[Any, ...]:

@@ -14,11 +14,10 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.pvalue import PCollection
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from collector.validation import InvalidEvent, validate_event
 from holded import wire
-from holded.registry import RegisteredSchema, compile_schema, make_registry_client
+from holded.registry import RegisteredSchema, SchemasById, make_registry_client
 from streaming import lifecycle
 from streaming.config import StreamConfig
 from streaming.enrichment import correlation_id_of
@@ -33,32 +32,18 @@ class DecodeFn(beam.DoFn):
 
     def setup(self) -> None:
         self._registry = make_registry_client(self._config.schema_registry_url, self._config.schema_registry_basic_auth)
-        self._schemas: dict[int, RegisteredSchema | None] = {}
+        self._schemas = SchemasById(self._registry)
 
     def writer_schema(self, schema_id: int) -> RegisteredSchema | None:
         """The schema registered under `schema_id`; None if the registry has no such id."""
-        if schema_id not in self._schemas:
-
-            def fetch() -> RegisteredSchema | None:
-                try:
-                    schema = self._registry.get_schema(schema_id)
-                except SchemaRegistryError as error:
-                    if error.http_status_code == 404:
-                        return None
-                    raise
-                if schema.schema_type not in (None, "AVRO") or schema.schema_str is None:
-                    return None
-                return compile_schema("", schema_id, 0, schema.schema_str)
-
-            self._schemas[schema_id] = lifecycle.retry(
-                fetch,
-                what=f"fetching schema {schema_id} from the registry",
-                service="schema_registry",
-                transient=(Exception,),  # anything but "no such id" is the registry's trouble, not the record's
-                first_delay=self._config.retry_first_seconds,
-                max_delay=self._config.retry_max_seconds,
-            )
-        return self._schemas[schema_id]
+        return lifecycle.retry(
+            lambda: self._schemas.get(schema_id),
+            what=f"fetching schema {schema_id} from the registry",
+            service="schema_registry",
+            transient=(Exception,),  # anything but "no such id" is the registry's trouble, not the record's
+            first_delay=self._config.retry_first_seconds,
+            max_delay=self._config.retry_max_seconds,
+        )
 
     def process(self, record: KafkaRecord) -> Iterator[Any]:
         try:
