@@ -17,22 +17,21 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
-from django.conf import settings
 from django.db import connection
 
-from collector.dead_letter import object_key as dead_letter_key
-from collector.ids import package_range, timestamp_millis
-from holded import wire
-from holded.registry import SchemasById, registry_client
-from holded.storage import s3_client
-from streaming.enrichment import enriched_key
+from contract import wire
+from contract.dead_letter import object_key as dead_letter_key
+from contract.enriched import enriched_key
+from contract.ids import package_range, timestamp_millis
+from contract.registry import SchemasById
+from integrations.clients import kafka_config, registry_client, s3_client, s3_config, topic
 
 # How far past the window a record of it may have been appended (the
 # collector waits up to its delivery timeout, then a margin).
@@ -60,24 +59,41 @@ class Report:
         self.places[correlation_id] = kind
 
 
-def _records(topic: str, start: datetime, end: datetime) -> Iterator[Message]:
-    """The records of `topic` appended in [start, end + SLACK)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-            "group.id": f"reconcile-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-        }
-    )
+@dataclass(frozen=True)
+class DeadLetterSeen:
+    """A record of the dead-letter topic: which stage refused the event, why, and where its S3 copy may be."""
+
+    stage: str
+    error: str
+    object_keys: frozenset[str]
+
+
+@dataclass
+class TakenIn:
+    """What Kafka's two topics say was taken in during the window."""
+
+    # events.raw: correlationId -> the key of its enriched object ("" if not decodable: the stream rejects it).
+    accepted: dict[str, str] = field(default_factory=dict)
+    rejected: dict[str, DeadLetterSeen] = field(default_factory=dict)
+    # How often each event entered the platform (events.raw, or a dead letter of the collector).
+    entries: Counter[str] = field(default_factory=Counter)
+
+
+# --- One selector per store ---------------------------------------------------
+
+
+def _records(topic_name: str, start: datetime, end: datetime) -> Iterator[Message]:
+    """The records of `topic_name` appended in [start, end + SLACK)."""
+    consumer = Consumer(kafka_config().consumer(f"reconcile-{uuid.uuid4()}", "reconcile"))
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        wanted = [TopicPartition(topic, p, int(start.timestamp() * 1000)) for p in partitions]
+        partitions = consumer.list_topics(topic_name, timeout=10).topics[topic_name].partitions
+        wanted = [TopicPartition(topic_name, p, int(start.timestamp() * 1000)) for p in partitions]
         positions = consumer.offsets_for_times(wanted, timeout=10)
         stop_ms = int((end + SLACK).timestamp() * 1000)
         for position in positions:
             if position.offset == OFFSET_END or position.offset < 0:
                 continue
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, position.partition), timeout=10)
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic_name, position.partition), timeout=10)
             consumer.assign([position])
             offset = position.offset
             while offset < high:
@@ -94,12 +110,67 @@ def _records(topic: str, start: datetime, end: datetime) -> Iterator[Message]:
         consumer.close()
 
 
-def _existing(keys: set[str]) -> set[str]:
-    """Which of `keys` the bucket holds: a HEAD each, in parallel (a day's prefix may hold millions)."""
+def _header(message: Message, name: str) -> str | None:
+    headers = message.headers() or []
+    for key, value in headers.items() if isinstance(headers, dict) else headers:
+        if key == name:
+            return value.decode() if isinstance(value, bytes) else value
+    return None
+
+
+def read_kafka(start: datetime, end: datetime, wanted: Callable[[str], bool]) -> TakenIn:
+    """Kafka: the accepted events (events.raw) and the dead letters of the window."""
+    taken = TakenIn()
+    writers = SchemasById(registry_client())
+    for message in _records(topic("events"), start, end):
+        correlation_id = (message.key() or b"").decode(errors="replace")
+        if not wanted(correlation_id):
+            continue
+        taken.entries[correlation_id] += 1
+        value = message.value() or b""
+        try:
+            writer = writers.get(wire.schema_id_of(value))
+            if writer is None:
+                raise ValueError("unknown schema id")
+            event = wire.decode(value, writer.parsed)
+            taken.accepted[correlation_id] = enriched_key(event["attributes"]["timestampStamp"], correlation_id)
+        except Exception:  # not decodable: the stream dead-letters it
+            taken.accepted[correlation_id] = ""
+
+    for message in _records(topic("dead_letter"), start, end):
+        correlation_id = _header(message, "correlationId") or (message.key() or b"").decode(errors="replace")
+        if not wanted(correlation_id):
+            continue
+        stage = _header(message, "error.stage") or "unknown"
+        if stage == "collect":
+            taken.entries[correlation_id] += 1
+        day = datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC).date()
+        # The object is dated when the dead letter was made: that day, or the one before near midnight.
+        keys = frozenset(dead_letter_key(d, correlation_id) for d in (day, day - timedelta(days=1)))
+        taken.rejected[correlation_id] = DeadLetterSeen(stage, _header(message, "error") or "", keys)
+    return taken
+
+
+def read_postgres(correlation_ids: list[str]) -> set[str]:
+    """PostgreSQL: which of these events have a row."""
+    found: set[str] = set()
+    with connection.cursor() as cursor:
+        for first in range(0, len(correlation_ids), 5000):
+            cursor.execute(
+                "SELECT correlation_id::text FROM events WHERE correlation_id = ANY(%s::uuid[])",
+                [correlation_ids[first : first + 5000]],
+            )
+            found.update(row[0] for row in cursor.fetchall())
+    return found
+
+
+def read_bucket(keys: set[str]) -> set[str]:
+    """The S3 store: which of `keys` it holds, a HEAD each, in parallel (a day's prefix may hold millions)."""
+    bucket = s3_config().bucket
 
     def exists(key: str) -> bool:
         try:
-            s3_client().head_object(Bucket=settings.S3_BUCKET, Key=key)
+            s3_client().head_object(Bucket=bucket, Key=key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
@@ -111,12 +182,39 @@ def _existing(keys: set[str]) -> set[str]:
         return {key for key, found in zip(ordered, pool.map(exists, ordered), strict=True) if found}
 
 
-def _header(message: Message, name: str) -> str | None:
-    headers = message.headers() or []
-    for key, value in headers.items() if isinstance(headers, dict) else headers:
-        if key == name:
-            return value.decode() if isinstance(value, bytes) else value
-    return None
+# --- Where each event is: pure -------------------------------------------------
+
+
+def classify(taken: TakenIn, in_postgres: set[str], in_bucket: set[str]) -> Report:
+    """Each event in exactly one place, or the problem that says where it is instead."""
+    report = Report()
+    for correlation_id, count in taken.entries.items():
+        if count > 1:
+            report.problem("taken in twice", correlation_id)
+    for correlation_id, key in taken.accepted.items():
+        enriched_db = correlation_id in in_postgres
+        enriched_s3 = bool(key) and key in in_bucket
+        seen = taken.rejected.get(correlation_id)
+        stage = seen.stage if seen else ""
+        if enriched_db and enriched_s3:
+            if stage == "stream":
+                report.problem("enriched and dead-lettered", correlation_id)
+            else:
+                report.enriched += 1
+                report.places[correlation_id] = "enriched (PostgreSQL and S3)"
+        elif enriched_db or enriched_s3:
+            report.problem("only in PostgreSQL" if enriched_db else "only in S3", correlation_id)
+        elif stage != "stream":
+            report.problem("missing", correlation_id)
+    for correlation_id, seen in taken.rejected.items():
+        if seen.stage == "collect" and correlation_id in taken.accepted:
+            report.problem("accepted and rejected", correlation_id)
+        elif seen.object_keys & in_bucket:
+            report.dead_letters[seen.stage] += 1
+            report.places[correlation_id] = f"dead letter ({seen.stage}, topic and S3): {seen.error}"
+        else:
+            report.problem(f"dead letter ({seen.stage}) not in S3", correlation_id)
+    return report
 
 
 def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = None) -> Report:
@@ -131,82 +229,11 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
         except ValueError:
             return False
 
-    # events.raw: the accepted events, with the date their S3 object is under.
-    accepted: dict[str, str] = {}
-    taken_in: Counter[str] = Counter()
-    writers = SchemasById(registry_client())
-    for message in _records(settings.KAFKA_TOPICS["events"], start, end):
-        correlation_id = (message.key() or b"").decode(errors="replace")
-        if not wanted(correlation_id):
-            continue
-        taken_in[correlation_id] += 1
-        value = message.value() or b""
-        try:
-            writer = writers.get(wire.schema_id_of(value))
-            if writer is None:
-                raise ValueError("unknown schema id")
-            event = wire.decode(value, writer.parsed)
-            accepted[correlation_id] = enriched_key(event["attributes"]["timestampStamp"], correlation_id)
-        except Exception:  # not decodable: the stream dead-letters it
-            accepted[correlation_id] = ""
-
-    # events.dead.letter: the rejected ones, by stage, with their S3 object.
-    rejected: dict[str, tuple[str, set[str]]] = {}
-    errors: dict[str, str] = {}
-    for message in _records(settings.KAFKA_TOPICS["dead_letter"], start, end):
-        correlation_id = _header(message, "correlationId") or (message.key() or b"").decode(errors="replace")
-        if not wanted(correlation_id):
-            continue
-        stage = _header(message, "error.stage") or "unknown"
-        errors[correlation_id] = _header(message, "error") or ""
-        if stage == "collect":
-            taken_in[correlation_id] += 1
-        day = datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC).date()
-        # The object is dated when the dead letter was made: that day, or the one before near midnight.
-        candidates = {dead_letter_key(d, correlation_id) for d in (day, day - timedelta(days=1))}
-        rejected[correlation_id] = (stage, candidates)
-
-    in_postgres: set[str] = set()
-    ids = list(accepted)
-    with connection.cursor() as cursor:
-        for first in range(0, len(ids), 5000):
-            cursor.execute(
-                "SELECT correlation_id::text FROM events WHERE correlation_id = ANY(%s::uuid[])",
-                [ids[first : first + 5000]],
-            )
-            in_postgres.update(row[0] for row in cursor.fetchall())
-    in_bucket = _existing(
-        {key for key in accepted.values() if key} | {k for _, keys in rejected.values() for k in keys}
-    )
-
-    report = Report()
-    for correlation_id, count in taken_in.items():
-        if count > 1:
-            report.problem("taken in twice", correlation_id)
-    for correlation_id, key in accepted.items():
-        enriched_db = correlation_id in in_postgres
-        enriched_s3 = bool(key) and key in in_bucket
-        stage = rejected.get(correlation_id, ("", set()))[0]
-        if enriched_db and enriched_s3:
-            if stage == "stream":
-                report.problem("enriched and dead-lettered", correlation_id)
-            else:
-                report.enriched += 1
-                report.places[correlation_id] = "enriched (PostgreSQL and S3)"
-        elif enriched_db or enriched_s3:
-            report.problem("only in PostgreSQL" if enriched_db else "only in S3", correlation_id)
-        elif stage != "stream":
-            report.problem("missing", correlation_id)
-    for correlation_id, (stage, keys) in rejected.items():
-        if stage == "collect" and correlation_id in accepted:
-            report.problem("accepted and rejected", correlation_id)
-            continue
-        if keys & in_bucket:
-            report.dead_letters[stage] += 1
-            report.places[correlation_id] = f"dead letter ({stage}, topic and S3): {errors[correlation_id]}"
-        else:
-            report.problem(f"dead letter ({stage}) not in S3", correlation_id)
-    return report
+    taken = read_kafka(start, end, wanted)
+    in_postgres = read_postgres(list(taken.accepted))
+    keys = {key for key in taken.accepted.values() if key}
+    keys |= {key for seen in taken.rejected.values() for key in seen.object_keys}
+    return classify(taken, in_postgres, read_bucket(keys))
 
 
 def package_window(package: uuid.UUID) -> tuple[datetime, datetime]:

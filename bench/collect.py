@@ -42,9 +42,9 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from confluent_kafka.schema_registry import Schema  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from collector.normalize import normalize_event  # noqa: E402
-from holded import wire  # noqa: E402
-from holded.registry import registry_client  # noqa: E402
+from contract import wire  # noqa: E402
+from contract.normalize import normalize_event  # noqa: E402
+from integrations.clients import registry_client  # noqa: E402
 
 RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
 WRK_SCRIPT = """

@@ -54,15 +54,15 @@ from confluent_kafka.schema_registry import Schema  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from bench.collect import sample_event, serve_api  # noqa: E402
-from collector.ids import event_id, new_package_id  # noqa: E402
-from collector.normalize import normalize_event  # noqa: E402
-from collector.validation import schema_errors  # noqa: E402
-from holded import wire  # noqa: E402
-from holded.registry import SchemasById, latest_schemas, registry_client  # noqa: E402
-from holded.storage import s3_client  # noqa: E402
+from contract import wire  # noqa: E402
+from contract.enriched import enrich, s3_key  # noqa: E402
+from contract.ids import event_id, new_package_id  # noqa: E402
+from contract.normalize import normalize_event  # noqa: E402
+from contract.registry import LatestSchemas, SchemasById  # noqa: E402
+from contract.validation import schema_errors  # noqa: E402
+from integrations.clients import registry_client, s3_client  # noqa: E402
 from streaming.config import StreamConfig  # noqa: E402
-from streaming.enrichment import enrich, postgres_row, s3_key  # noqa: E402
-from streaming.transforms.write_postgres import INSERT  # noqa: E402
+from streaming.events_table import INSERT, row_of  # noqa: E402
 
 RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
 
@@ -251,7 +251,7 @@ def run_plain_consumer(lane: Lane, expected: int) -> float:
     )
     consumer.assign([TopicPartition(lane.events_topic, 0, 0)])
     writers = SchemasById(registry_client())
-    enriched_schema = latest_schemas().get(config.enriched_subject)
+    enriched_schema = LatestSchemas(registry_client(), config.registry.cache_seconds).get(config.enriched_subject)
     s3 = s3_client()
     pool = ThreadPoolExecutor(config.s3_concurrency)
     connection = psycopg2.connect(**lane.dsn())
@@ -278,8 +278,8 @@ def run_plain_consumer(lane: Lane, expected: int) -> float:
             if schema_errors(enriched, enriched_schema.definition, ""):
                 continue
             body = json.dumps(enriched, separators=(",", ":"))
-            rows.append(postgres_row(enriched, body))
-            puts.append(pool.submit(s3.put_object, Bucket=config.s3_bucket, Key=s3_key(enriched), Body=body.encode()))
+            rows.append(row_of(enriched, body))
+            puts.append(pool.submit(s3.put_object, Bucket=config.s3.bucket, Key=s3_key(enriched), Body=body.encode()))
         if rows:
             with connection.cursor() as cursor:
                 psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=config.postgres_batch_size)
@@ -377,7 +377,7 @@ def s3_ceiling(count: int) -> float:
     client = s3_client()
     started = time.monotonic()
     with ThreadPoolExecutor(config.s3_concurrency) as pool:
-        list(pool.map(lambda key: client.put_object(Bucket=config.s3_bucket, Key=key, Body=body.encode()), keys))
+        list(pool.map(lambda key: client.put_object(Bucket=config.s3.bucket, Key=key, Body=body.encode()), keys))
     elapsed = time.monotonic() - started
     delete_objects(keys)
     return count / elapsed

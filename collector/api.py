@@ -16,11 +16,11 @@ from rest_framework.views import APIView
 from collector.authentication import ApiKeyAuthentication, HasApiKey
 from collector.errors import InvalidPackage, KafkaUnavailable, PayloadTooLarge, SchemaRegistryUnavailable
 from collector.health import run_checks
+from collector.metrics import COLLECT_PACKAGES, exposition
 from collector.parsers import EventsJSONParser
-from collector.services import CollectResult, collect_package
+from collector.services import STATUSES, CollectResult, collect_package
 from collector.throttling import CollectRateThrottle
-from holded.metrics import COLLECT_PACKAGES, exposition
-from holded.registry import SchemaUnavailable
+from contract.registry import SchemaUnavailable
 
 EXAMPLE_EVENT = {
     "data": {"id": "inv-1001", "amount": 120.5},
@@ -40,6 +40,29 @@ EXAMPLE_EVENT = {
 }
 
 
+class OutcomeSerializer(serializers.Serializer[Any]):
+    """What became of one event of the package (documentation of the answer)."""
+
+    index = serializers.IntegerField(help_text="The event's place in the package, from 0.")
+    correlationId = serializers.UUIDField(help_text="The event's id: its package id plus its index.")
+    status = serializers.ChoiceField(
+        choices=list(STATUSES),
+        help_text="accepted: on events.raw. rejected: invalid, on the dead letter. "
+        "unconfirmed: Kafka did not acknowledge it; send it again.",
+    )
+    error = serializers.CharField(required=False, help_text="Why it is invalid, naming each field.")
+    kafkaError = serializers.CharField(required=False, help_text="Why Kafka did not acknowledge it.")
+
+
+class ResultSerializer(serializers.Serializer[Any]):
+    packageId = serializers.UUIDField()
+    schemaId = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    unconfirmed = serializers.IntegerField()
+    events = serializers.ListField(child=OutcomeSerializer())
+
+
 class CollectView(APIView):
     """Take a package of events: each valid one to events.raw, each invalid one to the dead letter."""
 
@@ -56,20 +79,6 @@ class CollectView(APIView):
         data = serializers.DictField(help_text="id (string), amount (number)")  # type: ignore[assignment]
         attributes = serializers.DictField(required=False, help_text="The stamps (or under `headers`).")
         headers = serializers.DictField(required=False, help_text="The sample data's name for `attributes`.")
-
-    class OutcomeSerializer(serializers.Serializer[Any]):
-        index = serializers.IntegerField()
-        correlationId = serializers.UUIDField()
-        status = serializers.ChoiceField(choices=["accepted", "rejected", "unconfirmed"])
-        error = serializers.CharField(required=False)
-
-    class ResultSerializer(serializers.Serializer[Any]):
-        packageId = serializers.UUIDField()
-        schemaId = serializers.IntegerField()
-        accepted = serializers.IntegerField()
-        rejected = serializers.IntegerField()
-        unconfirmed = serializers.IntegerField()
-        events = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(
         operation_id="collect",

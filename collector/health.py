@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from collector import kafka
-from collector.services import events_subject
-from holded.registry import registry_client
-from holded.storage import s3_client
+from collector.schema import events_subject
+from integrations.clients import registry_client, s3_client
 
 TIMEOUT_SECONDS = 3.0
 

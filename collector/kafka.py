@@ -24,36 +24,30 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
 
-logger = logging.getLogger(__name__)
+from contract.dead_letter import Headers
+from integrations.clients import kafka_config
 
-# Kafka record headers, as confluent-kafka takes them.
-Headers = list[tuple[str, str | bytes | None]]
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _producer: Producer | None = None
 _producer_pid = 0
 
 
-def topic(logical_name: str) -> str:
-    """The real name of a topic from its logical name (settings.KAFKA_TOPICS)."""
-    return str(settings.KAFKA_TOPICS[logical_name])
-
-
 def producer_config() -> dict[str, Any]:
     timeout_ms = int(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS * 1000)
-    return {
-        "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-        "client.id": f"collector-{os.getpid()}",
-        "acks": "all",
-        "enable.idempotence": True,
-        "linger.ms": settings.KAFKA_LINGER_MS,
-        "compression.type": settings.KAFKA_COMPRESSION_TYPE,
-        # librdkafka gives up on a record when the request stops waiting for
-        # it, so a record reported unconfirmed is not silently sent later.
-        "message.timeout.ms": timeout_ms,
-        "socket.connection.setup.timeout.ms": min(timeout_ms, 5000),
-        "error_cb": _log_client_error,
-    }
+    return kafka_config().producer(
+        f"collector-{os.getpid()}",
+        {
+            "linger.ms": settings.KAFKA_LINGER_MS,
+            "compression.type": settings.KAFKA_COMPRESSION_TYPE,
+            # librdkafka gives up on a record when the request stops waiting for
+            # it, so a record reported unconfirmed is not silently sent later.
+            "message.timeout.ms": timeout_ms,
+            "socket.connection.setup.timeout.ms": min(timeout_ms, 5000),
+            "error_cb": _log_client_error,
+        },
+    )
 
 
 def _log_client_error(error: KafkaError) -> None:

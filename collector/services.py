@@ -1,11 +1,16 @@
-"""Collecting one package: the work behind POST /collect.
+"""Collecting one package: the work behind POST /collect, in three named steps.
 
-For each event, in order: normalize its spellings, validate it against the
-schema registered for events.raw (plus the sink's rules), and produce it,
-keyed by its correlationId, to events.raw in Confluent's wire format; or, if
-invalid, produce it as received to events.dead.letter with the error. Then
-wait until Kafka has acknowledged every record, and copy the dead letters to
-the S3 store. The result says, per event, what became of it.
+1. `route`: each event, in order, is normalized, validated against the schema
+   registered for events.raw (plus the sink's rules) and encoded in Confluent's
+   wire format, or, if invalid, becomes a dead letter (the event as received,
+   with the error). Pure: nothing leaves the process.
+2. `produce`: every record goes to Kafka (events.raw or events.dead.letter),
+   keyed by its correlationId, and the step waits until Kafka has acknowledged
+   every one, or the delivery timeout has passed.
+3. `answer`: per event, what became of it (accepted, rejected or
+   unconfirmed), counted in the metrics and logged with the package id.
+
+Between 2 and 3 the dead letters are copied to the S3 store.
 """
 
 from __future__ import annotations
@@ -18,22 +23,21 @@ from typing import Any, Literal
 
 from django.conf import settings
 
-from collector import dead_letter, kafka
-from collector.ids import event_id, new_package_id
-from collector.normalize import normalize_event
-from collector.validation import InvalidEvent, validate_event
-from holded import wire
-from holded.metrics import COLLECT_ACK_SECONDS, COLLECT_EVENTS, COLLECT_REJECTIONS
-from holded.registry import latest_schemas
+from collector import dead_letters, kafka
+from collector.metrics import COLLECT_ACK_SECONDS, COLLECT_EVENTS, COLLECT_REJECTIONS
+from collector.schema import events_schema
+from contract import wire
+from contract.dead_letter import DeadLetter, Headers
+from contract.ids import event_id, new_package_id
+from contract.normalize import normalize_event
+from contract.registry import RegisteredSchema
+from contract.validation import InvalidEvent, validate_event
+from integrations.clients import topic
 
 logger = logging.getLogger(__name__)
 
 Status = Literal["accepted", "rejected", "unconfirmed"]
-
-
-def events_subject() -> str:
-    # TopicNameStrategy: the value schema of topic T is registered as "T-value".
-    return f"{kafka.topic('events')}-value"
+STATUSES: tuple[Status, ...] = ("accepted", "rejected", "unconfirmed")
 
 
 @dataclass(frozen=True)
@@ -61,22 +65,39 @@ class CollectResult:
         return sum(1 for outcome in self.events if outcome.status == status)
 
 
-def collect_package(*, events: list[Any]) -> CollectResult:
-    schema = latest_schemas().get(events_subject())  # SchemaUnavailable: nothing produced
-    producer = kafka.get_producer()
-    package_id = new_package_id()
-    deliveries = kafka.Deliveries(expected=len(events))
-    timeout = settings.KAFKA_DELIVERY_TIMEOUT_SECONDS
-    deadline = time.monotonic() + timeout
-    errors: dict[int, str] = {}
-    rejected_fields: list[str] = []
-    letters: list[dead_letter.DeadLetter] = []
-    correlation_ids = [event_id(package_id, index) for index in range(len(events))]
-    package_header = str(package_id).encode()
+@dataclass(frozen=True)
+class Routed:
+    """One event of the package, ready to produce: to events.raw, or as a dead letter."""
 
-    headers: kafka.Headers
+    index: int
+    correlation_id: uuid.UUID
+    topic: str
+    value: bytes
+    headers: Headers
+    letter: DeadLetter | None = None  # set for an invalid event
+    rejected_field: str | None = None  # the first field its error names
+
+    @property
+    def error(self) -> str | None:
+        return None if self.letter is None else self.letter.error
+
+
+def collect_package(*, events: list[Any]) -> CollectResult:
+    schema = events_schema()  # SchemaUnavailable: nothing produced
+    package_id = new_package_id()
+    routed = route(events, package_id=package_id, schema=schema)
+    deliveries = produce(routed)
+    dead_letters.archive([r.letter for r in routed if r.letter], timeout=settings.KAFKA_DELIVERY_TIMEOUT_SECONDS)
+    return answer(routed, deliveries, package_id=package_id, schema_id=schema.schema_id)
+
+
+def route(events: list[Any], *, package_id: uuid.UUID, schema: RegisteredSchema) -> list[Routed]:
+    """Every event of the package as the record it becomes, in order."""
+    events_topic, dead_letter_topic = topic("events"), topic("dead_letter")
+    package_header = str(package_id).encode()
+    routed = []
     for index, raw in enumerate(events):
-        correlation_id = correlation_ids[index]
+        correlation_id = event_id(package_id, index)
         key = str(correlation_id).encode()
         try:
             event = normalize_event(raw)
@@ -84,53 +105,68 @@ def collect_package(*, events: list[Any]) -> CollectResult:
             value = wire.encode(schema.schema_id, schema.parsed, event)
         except (InvalidEvent, ValueError, TypeError) as invalid:
             # ValueError/TypeError: what fastavro refuses that validation let through.
-            errors[index] = str(invalid)
-            rejected_fields.append(invalid.errors[0].field if isinstance(invalid, InvalidEvent) else "encoding")
-            letter = dead_letter.DeadLetter(
+            letter = DeadLetter(
                 event=raw, error=str(invalid), stage="collect", correlation_id=correlation_id, package_id=package_id
             )
-            letters.append(letter)
-            topic_name, value, headers = kafka.topic("dead_letter"), letter.value(), letter.headers()
+            field = invalid.errors[0].field if isinstance(invalid, InvalidEvent) else "encoding"
+            routed.append(
+                Routed(index, correlation_id, dead_letter_topic, letter.value(), letter.headers(), letter, field)
+            )
         else:
-            topic_name = kafka.topic("events")
-            headers = [("correlationId", key), ("packageId", package_header)]
+            headers: Headers = [("correlationId", key), ("packageId", package_header)]
+            routed.append(Routed(index, correlation_id, events_topic, value, headers))
+    return routed
+
+
+def produce(routed: list[Routed]) -> kafka.Deliveries:
+    """Queue every record, then wait for Kafka's acknowledgements (at most the delivery timeout)."""
+    producer = kafka.get_producer()
+    deliveries = kafka.Deliveries(expected=len(routed))
+    timeout = settings.KAFKA_DELIVERY_TIMEOUT_SECONDS
+    started = time.monotonic()
+    deadline = started + timeout
+    for record in routed:
         refused = kafka.produce(
             producer,
-            topic_name=topic_name,
-            key=key,
-            value=value,
-            headers=headers,
-            on_delivery=deliveries.callback(index),
+            topic_name=record.topic,
+            key=str(record.correlation_id).encode(),
+            value=record.value,
+            headers=record.headers,
+            on_delivery=deliveries.callback(record.index),
             deadline=deadline,
         )
         if refused is not None:
-            deliveries.settle(index, refused)
-
+            deliveries.settle(record.index, refused)
     # A little past librdkafka's own message timeout, so every record is settled.
     deliveries.wait(max(deadline - time.monotonic(), 0) + 1.0)
-    COLLECT_ACK_SECONDS.observe(time.monotonic() - (deadline - timeout))
-    dead_letter.archive(letters, timeout=timeout)
+    COLLECT_ACK_SECONDS.observe(time.monotonic() - started)
+    return deliveries
 
+
+def answer(
+    routed: list[Routed], deliveries: kafka.Deliveries, *, package_id: uuid.UUID, schema_id: int
+) -> CollectResult:
+    """What became of each event, counted and logged."""
     outcomes = []
-    for index, correlation_id in enumerate(correlation_ids):
-        error = errors.get(index)
-        if index in deliveries.confirmed:
-            status: Status = "rejected" if error is not None else "accepted"
-            outcomes.append(EventOutcome(index, correlation_id, status, error))
+    for record in routed:
+        if record.index in deliveries.confirmed:
+            status: Status = "rejected" if record.letter is not None else "accepted"
+            outcomes.append(EventOutcome(record.index, record.correlation_id, status, record.error))
         else:
-            kafka_error = deliveries.errors.get(index, "no acknowledgement in time")
-            outcomes.append(EventOutcome(index, correlation_id, "unconfirmed", error, kafka_error))
-    result = CollectResult(package_id, schema.schema_id, outcomes)
-    for status in ("accepted", "rejected", "unconfirmed"):
+            kafka_error = deliveries.errors.get(record.index, "no acknowledgement in time")
+            outcomes.append(EventOutcome(record.index, record.correlation_id, "unconfirmed", record.error, kafka_error))
+    result = CollectResult(package_id, schema_id, outcomes)
+    for status in STATUSES:
         COLLECT_EVENTS.labels(status).inc(result.count(status))
-    for field in rejected_fields:
-        COLLECT_REJECTIONS.labels(field).inc()
+    for record in routed:
+        if record.rejected_field is not None:
+            COLLECT_REJECTIONS.labels(record.rejected_field).inc()
     logger.info(
         "package %s: %s accepted, %s rejected, %s unconfirmed (schema id %s)",
         package_id,
         result.count("accepted"),
         result.count("rejected"),
         result.count("unconfirmed"),
-        schema.schema_id,
+        schema_id,
     )
     return result

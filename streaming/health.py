@@ -13,9 +13,10 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streaming import lifecycle
+from streaming.metrics import REGISTRY
 
 logger = logging.getLogger(__name__)
 

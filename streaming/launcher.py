@@ -96,7 +96,7 @@ def run(
     logger.info(
         "stream starting: %s -> S3 bucket %s and PostgreSQL, group %s, runner %s",
         config.events_topic,
-        config.s3_bucket,
+        config.s3.bucket,
         config.group_id,
         runner_name or "DirectRunner",
     )

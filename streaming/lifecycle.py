@@ -1,4 +1,4 @@
-"""Stopping the job cleanly, and waiting out a service outage.
+"""Stopping the job cleanly, and what its readiness reports.
 
 The stop flag lives in this importable module (not __main__) so that every
 DoFn of the process sees the same one. It is set by SIGTERM/SIGINT (the
@@ -13,14 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
-
-from holded.metrics import STREAM_RETRIES
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 _stop = threading.Event()
 _lock = threading.Lock()
@@ -95,48 +89,17 @@ def records_allowed(wanted: int) -> int:
     return allowed
 
 
-class StoppedDuringOutage(RuntimeError):
-    """A stop was asked while a service was down: the bundle fails, nothing is committed."""
+def note_failing(service: str, error: str) -> None:
+    """`service` did not answer: readiness names it, with its last error, until it recovers."""
+    with _lock:
+        since = _failing.get(service, (time.monotonic(), ""))[0]
+        _failing[service] = (since, error)
 
 
-def retry(
-    action: Callable[[], T],
-    *,
-    what: str,
-    service: str,
-    transient: tuple[type[BaseException], ...],
-    first_delay: float,
-    max_delay: float,
-    on_retry: Callable[[], None] | None = None,
-) -> T:
-    """Run `action` until it succeeds, waiting longer after each transient failure.
-
-    A service outage delays the stream; it never turns records into dead
-    letters and never skips them.
-    """
-    delay = first_delay
-    attempt = 1
-    while True:
-        try:
-            result = action()
-        except transient as error:
-            with _lock:
-                _failing.setdefault(service, (time.monotonic(), ""))
-                _failing[service] = (_failing[service][0], f"{type(error).__name__}: {error}")
-            if _stop.is_set():
-                raise StoppedDuringOutage(f"{what}: stop requested while failing: {error}") from error
-            logger.warning("%s failed (attempt %s), retrying in %.1fs: %s", what, attempt, delay, error)
-            STREAM_RETRIES.labels(service).inc()
-            time.sleep(delay)
-            delay = min(delay * 2, max_delay)
-            attempt += 1
-            if on_retry is not None:
-                on_retry()
-        else:
-            if service in _failing:
-                with _lock:
-                    _failing.pop(service, None)
-            return result
+def note_recovered(service: str) -> None:
+    if service in _failing:
+        with _lock:
+            _failing.pop(service, None)
 
 
 def readiness(max_poll_age: float = 30.0) -> tuple[bool, dict[str, str]]:

@@ -34,7 +34,7 @@ class Event(models.Model):
     @classmethod
     def of_package(cls, package_id: uuid.UUID) -> models.QuerySet[Event]:
         """Every event of a package, through the index on correlation_id."""
-        from collector.ids import package_range
+        from contract.ids import package_range
 
         low, high = package_range(package_id)
         return cls.objects.filter(correlation_id__gte=low, correlation_id__lte=high).order_by("correlation_id")

@@ -5,12 +5,14 @@ runs on Flink or Dataflow by changing --runner. What the local DirectRunner
 needs lives in streaming/launcher.py.
 
     ReadFromKafka ─▶ Decode ─▶ Enrich ─┬▶ WriteToS3
-                       │        │      └▶ WriteToPostgres
-                       └────────┴─ rejected ─▶ WriteDeadLetters
+                       │         │     └▶ WriteToPostgres
+                       ▼         ▼            ▼
+                  (each stage's rejected output) ─▶ WriteDeadLetters
 
-Nothing that groups follows the source: every step is a ParDo fused with it,
-so records flow continuously, each sink flushes in finish_bundle, and the
-source commits offsets after that, in its bundle finalizer.
+Nothing that groups follows the source, and no Flatten: every step is a
+ParDo fused with it, so records flow continuously, each sink (dead letters
+included) flushes in finish_bundle, and the source commits offsets after
+that, in its bundle finalizer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from __future__ import annotations
 import apache_beam as beam
 
 from streaming.config import StreamConfig
-from streaming.transforms.decode import REJECTED, Decode
+from streaming.records import REJECTED
+from streaming.transforms.decode import Decode
 from streaming.transforms.enrich import Enrich
 from streaming.transforms.read_kafka import ReadFromKafka
 from streaming.transforms.write_dead_letters import WriteDeadLetters
@@ -32,9 +35,7 @@ def build(pipeline: beam.Pipeline, config: StreamConfig) -> None:
     enriched = decoded.decoded | "Enrich" >> Enrich(config)
 
     _ = enriched.enriched | "WriteToS3" >> WriteToS3(config)
-    _ = enriched.enriched | "WriteToPostgres" >> WriteToPostgres(config)
-    _ = (
-        (decoded[REJECTED], enriched[REJECTED])
-        | "Rejected" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteDeadLetters(config)
-    )
+    written = enriched.enriched | "WriteToPostgres" >> WriteToPostgres(config)
+
+    for stage, rejected in (("Decode", decoded), ("Enrich", enriched), ("WriteToPostgres", written)):
+        _ = rejected[REJECTED] | f"DeadLetters{stage}" >> WriteDeadLetters(config)

@@ -8,7 +8,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from collector.ids import package_id_of
+from contract.ids import package_id_of
+
+# The tag of every transform's output of records refused for a reason in the record itself.
+REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -19,9 +22,7 @@ class KafkaRecord:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes | None], ...]
-    timestamp_ms: int
-    # confluent-kafka's TIMESTAMP_CREATE_TIME (1) or TIMESTAMP_LOG_APPEND_TIME (2).
-    timestamp_type: int
+    timestamp_ms: int  # the broker's LogAppendTime on events.raw: the event's publishTime
 
     def header(self, name: str) -> bytes | None:
         for key, value in self.headers:

@@ -1,39 +1,27 @@
-"""Fixtures shared by the whole suite.
+"""Fixtures shared by the whole suite (helpers to import are in tests/support/).
 
 Integration tests talk to the real services that scripts/services.sh starts,
-through the project's own settings. Each test gets its own topic, subject or
-object prefix, and removes it afterwards.
+through the project's own settings. Each test gets its own topic, subject,
+consumer group or object prefix, and removes it afterwards.
 """
 
 from __future__ import annotations
 
 import socket
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
-from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from django.conf import settings
 from pytest_django.fixtures import Settings as SettingsWrapper
+from rest_framework.test import APIClient
 
-from holded.registry import latest_schemas, registry_client
-
-RAW_SCHEMA = (Path(__file__).resolve().parents[1] / "schemas" / "events.raw-value.avsc").read_text()
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def free_port() -> int:
-    """A port nothing listens on, on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from collector import kafka
+from collector.schema import latest_schemas
+from integrations.clients import kafka_config, registry_client
+from tests.support.lanes import RAW_SCHEMA, Lane, StreamLane, unique_name
 
 
 def _answers(host: str, port: int) -> bool:
@@ -64,7 +52,7 @@ def services_up() -> None:
 
 @pytest.fixture(scope="session")
 def kafka_admin(services_up: None) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
+    return AdminClient(kafka_config().admin())
 
 
 @pytest.fixture
@@ -76,18 +64,9 @@ def fresh_topic(kafka_admin: AdminClient) -> Iterator[str]:
     kafka_admin.delete_topics([name])[name].result(timeout=30)
 
 
-@dataclass(frozen=True)
-class Lane:
-    """The topics and subject one test collects into."""
-
-    events_topic: str
-    dead_letter_topic: str
-    subject: str
-    schema_id: int
-
-
 @pytest.fixture
 def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
+    """Topics and a subject of this test's own, in the settings while it runs."""
     events_topic, dead_letter_topic = unique_name("events.raw"), unique_name("events.dead.letter")
     futures = kafka_admin.create_topics(
         [
@@ -108,3 +87,28 @@ def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
     registry.delete_subject(subject, permanent=True)
     for future in kafka_admin.delete_topics([events_topic, dead_letter_topic]).values():
         future.result(timeout=30)
+
+
+@pytest.fixture
+def stream_lane(lane: Lane, settings: SettingsWrapper, django_db_setup: None) -> StreamLane:
+    """A lane with a consumer group of its own, for the stream."""
+    settings.STREAM_GROUP_ID = group_id = unique_name("stream")
+    return StreamLane(**vars(lane), group_id=group_id)
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def registry(services_up: None) -> SchemaRegistryClient:
+    return registry_client()
+
+
+@pytest.fixture
+def fresh_producer() -> Iterator[None]:
+    """A producer built from the settings of this test, and none left behind."""
+    kafka._discard_producer()
+    yield
+    kafka._discard_producer()

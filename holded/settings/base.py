@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from holded import env
+from holded.settings import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

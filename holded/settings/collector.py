@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from holded import env
+from holded.settings import env
 from holded.settings.base import PRODUCTION
 
 # Keys that may post to /collect (comma-separated; two during a rotation).

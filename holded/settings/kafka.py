@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from holded import env
+from holded.settings import env
 
 KAFKA_BOOTSTRAP_SERVERS = env.string("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+# librdkafka settings every client of the project gets (integrations/kafka.py),
+# for a cluster reached over TLS or SASL; each is left out when empty.
+_CLIENT_OPTIONS = {
+    "security.protocol": env.string("KAFKA_SECURITY_PROTOCOL", ""),
+    "sasl.mechanism": env.string("KAFKA_SASL_MECHANISM", ""),
+    "sasl.username": env.string("KAFKA_SASL_USERNAME", ""),
+    "sasl.password": env.string("KAFKA_SASL_PASSWORD", ""),
+    "ssl.ca.location": env.string("KAFKA_SSL_CA_LOCATION", ""),
+}
+KAFKA_CLIENT_OPTIONS = {name: value for name, value in _CLIENT_OPTIONS.items() if value}
 
 # Logical name -> real topic name. Code refers to the logical names only, so a
 # deployment can rename topics (a prefix per environment, say) without a change.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from holded import env
+from holded.settings import env
 
 SCHEMA_REGISTRY_URL = env.string("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8085/apis/ccompat/v7")
 # "user:password", for a registry that asks for basic authentication.

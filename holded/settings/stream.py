@@ -1,8 +1,8 @@
-"""The Beam job (manage.py run_stream): its consumer group and batch sizes."""
+"""The Beam job (manage.py run_stream): its consumer group, batch sizes and retries."""
 
 from __future__ import annotations
 
-from holded import env
+from holded.settings import env
 from holded.settings.base import PRODUCTION
 
 STREAM_GROUP_ID = env.string("STREAM_GROUP_ID", "holded-stream")
@@ -18,3 +18,7 @@ STREAM_POSTGRES_BATCH_SIZE = env.integer("STREAM_POSTGRES_BATCH_SIZE", 1000)
 STREAM_S3_CONCURRENCY = env.integer("STREAM_S3_CONCURRENCY", 16)
 # Where the job serves its Prometheus metrics (host:port); empty for nowhere.
 STREAM_METRICS_ADDRESS = env.string("STREAM_METRICS_ADDRESS", "127.0.0.1:9464")
+# While a service is down the stream waits and tries again: first after this
+# many seconds, then twice as long each time, up to the maximum.
+STREAM_RETRY_FIRST_SECONDS = env.number("STREAM_RETRY_FIRST_SECONDS", 0.5)
+STREAM_RETRY_MAX_SECONDS = env.number("STREAM_RETRY_MAX_SECONDS", 15.0)

@@ -15,15 +15,12 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.pvalue import PCollection
 
-from collector.validation import InvalidEvent, validate_event
-from holded import wire
-from holded.registry import RegisteredSchema, SchemasById, make_registry_client
-from streaming import lifecycle
+from contract import wire
+from contract.enriched import correlation_id_of
+from contract.registry import RegisteredSchema, SchemasById
+from contract.validation import InvalidEvent, validate_event
 from streaming.config import StreamConfig
-from streaming.enrichment import correlation_id_of
-from streaming.records import Decoded, KafkaRecord, Rejected
-
-REJECTED = "rejected"
+from streaming.records import REJECTED, Decoded, KafkaRecord, Rejected
 
 
 class DecodeFn(beam.DoFn):
@@ -31,18 +28,15 @@ class DecodeFn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
-        self._registry = make_registry_client(self._config.schema_registry_url, self._config.schema_registry_basic_auth)
-        self._schemas = SchemasById(self._registry)
+        self._schemas = SchemasById(self._config.registry.client())
 
     def writer_schema(self, schema_id: int) -> RegisteredSchema | None:
         """The schema registered under `schema_id`; None if the registry has no such id."""
-        return lifecycle.retry(
+        return self._config.retry.run(
             lambda: self._schemas.get(schema_id),
             what=f"fetching schema {schema_id} from the registry",
             service="schema_registry",
             transient=(Exception,),  # anything but "no such id" is the registry's trouble, not the record's
-            first_delay=self._config.retry_first_seconds,
-            max_delay=self._config.retry_max_seconds,
         )
 
     def process(self, record: KafkaRecord) -> Iterator[Any]:

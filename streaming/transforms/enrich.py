@@ -10,15 +10,11 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.pvalue import PCollection
 
-from collector.validation import schema_errors
-from holded.registry import LatestSchemas, SchemaUnavailable, make_registry_client
-from streaming import lifecycle
+from contract.enriched import enrich, s3_key
+from contract.registry import LatestSchemas, SchemaUnavailable
+from contract.validation import schema_errors
 from streaming.config import StreamConfig
-from streaming.enrichment import enrich, s3_key
-from streaming.records import Decoded, Enriched, Rejected
-from streaming.transforms.decode import REJECTED
-
-ENRICHED_SCHEMA_CACHE_SECONDS = 30.0
+from streaming.records import REJECTED, Decoded, Enriched, Rejected
 
 
 class EnrichFn(beam.DoFn):
@@ -26,8 +22,7 @@ class EnrichFn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
-        client = make_registry_client(self._config.schema_registry_url, self._config.schema_registry_basic_auth)
-        self._schemas = LatestSchemas(client, ENRICHED_SCHEMA_CACHE_SECONDS)
+        self._schemas = LatestSchemas(self._config.registry.client(), self._config.registry.cache_seconds)
 
     def process(self, decoded: Decoded) -> Iterator[Any]:
         record = decoded.record
@@ -37,13 +32,11 @@ class EnrichFn(beam.DoFn):
             publish_time_ms=record.timestamp_ms,
             schema_id=decoded.schema_id,
         )
-        schema = lifecycle.retry(
+        schema = self._config.retry.run(
             lambda: self._schemas.get(self._config.enriched_subject),
             what=f"fetching {self._config.enriched_subject} from the registry",
             service="schema_registry",
             transient=(SchemaUnavailable,),
-            first_delay=self._config.retry_first_seconds,
-            max_delay=self._config.retry_max_seconds,
         )
         errors = schema_errors(enriched, schema.definition, "")
         if errors:

@@ -15,8 +15,6 @@ a write and its commit replays records the idempotent sinks absorb.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -29,15 +27,14 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
 
-from holded.metrics import STREAM_LAG, STREAM_RECORDS
 from streaming import lifecycle
 from streaming.config import StreamConfig
+from streaming.metrics import STREAM_LAG, STREAM_RECORDS
 from streaming.records import KafkaRecord
 
 logger = logging.getLogger(__name__)
 
 END_OF_TIME = 2**63 - 1
-KILL_BEFORE_COMMIT = "HOLDED_STREAM_KILL_BEFORE_COMMIT"
 PROGRESS_EVERY_SECONDS = 10.0
 # The runner ignores a deferral's delay and calls again at once: an empty poll
 # sleeps this long so that an idle job does not spin a core.
@@ -45,16 +42,9 @@ IDLE_SLEEP_SECONDS = 0.05
 
 
 def consumer_config(config: StreamConfig) -> dict[str, Any]:
-    return {
-        "bootstrap.servers": config.bootstrap_servers,
-        "group.id": config.group_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "auto.offset.reset": "earliest",
-        "fetch.wait.max.ms": 10,
-        "enable.partition.eof": False,
-        "client.id": f"{config.group_id}-source",
-    }
+    # The source commits by itself, in its bundle finalizer (integrations/kafka.py turns auto-commit off).
+    tuning = {"fetch.wait.max.ms": 10, "enable.partition.eof": False}
+    return config.kafka.consumer(config.group_id, f"{config.group_id}-source", tuning)
 
 
 # One element per partition to read: (topic, partition, config). The config
@@ -69,13 +59,11 @@ class _ListPartitions(beam.DoFn):
     def process(self, _impulse: bytes) -> Iterator[Partition]:
         consumer = Consumer(consumer_config(self._config))
         try:
-            topic = lifecycle.retry(
+            topic = self._config.retry.run(
                 lambda: consumer.list_topics(self._config.events_topic, timeout=10).topics[self._config.events_topic],
                 what=f"listing the partitions of {self._config.events_topic}",
                 service="kafka",
                 transient=(KafkaException,),
-                first_delay=self._config.retry_first_seconds,
-                max_delay=self._config.retry_max_seconds,
             )
             if topic.error is not None:
                 raise RuntimeError(f"topic {self._config.events_topic}: {topic.error}")
@@ -92,10 +80,13 @@ class _CommittedOffsets(RestrictionProvider):
         topic, partition, config = element
         consumer = Consumer(consumer_config(config))
         try:
-            (committed,) = consumer.committed([TopicPartition(topic, partition)], timeout=30)
-            start = committed.offset
-            if start == OFFSET_INVALID or start < 0:
-                start, _ = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+            # The group coordinator may still be loading after a broker start (NOT_COORDINATOR): wait for it.
+            start = config.retry.run(
+                lambda: _start_offset(consumer, TopicPartition(topic, partition)),
+                what=f"reading the committed offset of {topic}[{partition}]",
+                service="kafka",
+                transient=(KafkaException,),
+            )
         finally:
             consumer.close()
         logger.info("reading %s[%s] from offset %s", topic, partition, start)
@@ -106,6 +97,17 @@ class _CommittedOffsets(RestrictionProvider):
 
     def restriction_size(self, element: Partition, restriction: OffsetRange) -> int:
         return 1  # unbounded: no meaningful size
+
+
+def _start_offset(consumer: Consumer, where: TopicPartition) -> int:
+    """The group's committed offset of a partition, or its earliest when the group has none."""
+    (committed,) = consumer.committed([where], timeout=30)
+    if committed.error is not None:
+        raise KafkaException(committed.error)
+    start = int(committed.offset)
+    if start == OFFSET_INVALID or start < 0:
+        start, _ = consumer.get_watermark_offsets(where, timeout=30)
+    return int(start)
 
 
 COMMITTED_OFFSETS = beam.DoFn.RestrictionParam(_CommittedOffsets())
@@ -121,9 +123,6 @@ class _ReadPartition(beam.DoFn):
         self._position: dict[tuple[str, int], int] = {}
         self._read_since_report = 0
         self._reported_at = time.monotonic()
-        # Fault injection for the crash test (tests/streaming/test_crash.py): die
-        # by SIGKILL after the sinks have written a bundle, before its commit.
-        self._kill_before_commit = os.environ.get(KILL_BEFORE_COMMIT) == "1"
 
     @beam.DoFn.unbounded_per_element()
     def process(
@@ -162,7 +161,7 @@ class _ReadPartition(beam.DoFn):
             if offset is None or not tracker.try_claim(offset):
                 return
             last_offset = offset
-            timestamp_type, timestamp_ms = message.timestamp()
+            _, timestamp_ms = message.timestamp()
             yield KafkaRecord(
                 topic=topic,
                 partition=partition,
@@ -171,7 +170,6 @@ class _ReadPartition(beam.DoFn):
                 value=message.value(),
                 headers=tuple(message.headers() or ()),  # type: ignore[arg-type]  # a list from a consumer
                 timestamp_ms=timestamp_ms,
-                timestamp_type=timestamp_type,
             )
 
         if last_offset is not None:
@@ -187,9 +185,6 @@ class _ReadPartition(beam.DoFn):
         tracker.defer_remainder(Duration.of(0))
 
     def _commit(self, consumer: Consumer, topic: str, partition: int, next_offset: int) -> None:
-        if self._kill_before_commit:
-            logger.warning("%s is set: killing the job before committing %s", KILL_BEFORE_COMMIT, next_offset)
-            os.kill(os.getpid(), signal.SIGKILL)
         try:
             consumer.commit(offsets=[TopicPartition(topic, partition, next_offset)], asynchronous=False)
         except KafkaException as error:

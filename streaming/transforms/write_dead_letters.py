@@ -1,12 +1,14 @@
-"""WriteDeadLetters: stream-side rejects to events.dead.letter and the S3 store.
+"""WriteDeadLetters: the records a stage refused, to events.dead.letter and the S3 store.
 
-Same format as the collector's dead letters (collector/dead_letter.py), with
+Same format as the collector's dead letters (contract/dead_letter.py), with
 `error.stage=stream` and the record's original topic, partition and offset.
-Kafka's acknowledgement and the S3 write are waited for in finish_bundle, so
-the source commits a rejected record's offset only once its dead letter is
-safe. A dead letter's id is the record's correlationId; a record without one
-gets an id derived from its topic, partition and offset, so a replay writes
-the same S3 key again.
+The pipeline applies it to each stage's rejected output, fused with that
+stage (no Flatten, which the local runner would hold back until the job
+ends): Kafka's acknowledgement and the S3 write are waited for in
+finish_bundle, so the source commits a rejected record's offset only once its
+dead letter is safe. A dead letter's id is the record's correlationId; a
+record without one gets an id derived from its topic, partition and offset,
+so a replay writes the same S3 key again.
 """
 
 from __future__ import annotations
@@ -14,35 +16,25 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
-from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from collector.dead_letter import DeadLetter
-from collector.ids import package_id_of
-from holded.metrics import STREAM_DEAD_LETTERS
-from holded.storage import make_s3_client
-from streaming import lifecycle
+from contract.dead_letter import DeadLetter
+from contract.enriched import correlation_id_of
+from contract.ids import package_id_of
+from integrations.s3_writer import S3WriteError, S3Writer
 from streaming.config import StreamConfig
-from streaming.enrichment import correlation_id_of
+from streaming.metrics import STREAM_DEAD_LETTERS
 from streaming.records import Rejected
 
 logger = logging.getLogger(__name__)
 
 RECORD_ID_NAMESPACE = uuid.UUID("6b3d2f4e-1c9a-4f7e-9a51-3d0c2b8e7f10")
-
-
-def s3_client(config: StreamConfig, pool_size: int) -> Any:
-    return make_s3_client(
-        endpoint_url=config.s3_endpoint_url,
-        region=config.s3_region,
-        access_key_id=config.s3_access_key_id,
-        secret_access_key=config.s3_secret_access_key,
-        pool_size=pool_size,
-    )
+FLUSH_SECONDS = 30.0
 
 
 def dead_letter_of(rejected: Rejected) -> DeadLetter:
@@ -66,21 +58,26 @@ def dead_letter_of(rejected: Rejected) -> DeadLetter:
     )
 
 
+_clients_lock = threading.Lock()
+_clients: dict[tuple[Any, ...], tuple[Producer, S3Writer]] = {}
+
+
+def _shared_clients(config: StreamConfig) -> tuple[Producer, S3Writer]:
+    """One dead-letter producer and S3 writer per process and destination, shared by every stage."""
+    key = (config.kafka.bootstrap_servers, tuple(sorted(config.kafka.client_options.items())), config.s3)
+    with _clients_lock:
+        if key not in _clients:
+            producer = Producer(config.kafka.producer(f"{config.group_id}-dead-letters", {"linger.ms": 5}))
+            _clients[key] = (producer, config.s3.writer())
+        return _clients[key]
+
+
 class DeadLetterSink:
-    """Produces dead letters and copies them to S3; `flush` returns once both hold every one."""
+    """The dead letters of one stage's bundle; `flush` returns once Kafka and S3 hold every one."""
 
     def __init__(self, config: StreamConfig) -> None:
         self._config = config
-        self._producer = Producer(
-            {
-                "bootstrap.servers": config.bootstrap_servers,
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": 5,
-                "client.id": f"{config.group_id}-dead-letters",
-            }
-        )
-        self._s3 = s3_client(config, pool_size=4)
+        self._producer, self._s3 = _shared_clients(config)
         self._pending: list[DeadLetter] = []
 
     def add(self, letter: DeadLetter) -> None:
@@ -90,63 +87,60 @@ class DeadLetterSink:
         letters, self._pending = self._pending, []
         if not letters:
             return
-        unsent = list(letters)
-
-        def produce_all() -> None:
-            nonlocal unsent
-            failed: list[DeadLetter] = []
-            lock = threading.Lock()
-
-            def on_delivery(letter: DeadLetter) -> Any:
-                def callback(error: KafkaError | None, _message: Message) -> None:
-                    if error is not None:
-                        with lock:
-                            failed.append(letter)
-
-                return callback
-
-            for letter in unsent:
-                self._producer.produce(
-                    self._config.dead_letter_topic,
-                    key=str(letter.correlation_id).encode(),
-                    value=letter.value(),
-                    headers=letter.headers(),
-                    on_delivery=on_delivery(letter),
-                )
-            remaining = self._producer.flush(30)
-            if remaining or failed:
-                unsent = failed
-                raise KafkaException(
-                    KafkaError(KafkaError._MSG_TIMED_OUT, f"{len(failed)} dead letters not acknowledged")
-                )
-
-        lifecycle.retry(
-            produce_all,
-            what=f"producing {len(letters)} dead letters",
-            service="kafka",
-            transient=(KafkaException, BufferError),
-            first_delay=self._config.retry_first_seconds,
-            max_delay=self._config.retry_max_seconds,
-        )
+        self._produce(letters)
         for letter in letters:
-            lifecycle.retry(
-                lambda letter=letter: self._s3.put_object(  # type: ignore[misc]
-                    Bucket=self._config.s3_bucket,
-                    Key=letter.object_key(),
-                    Body=letter.object_body(),
-                    ContentType="application/json",
-                ),
+            self._config.retry.run(
+                lambda letter=letter: self._s3.put(letter.object_key(), letter.object_body()),  # type: ignore[misc]
                 what=f"writing dead letter {letter.correlation_id} to S3",
                 service="s3",
-                transient=(BotoCoreError, ClientError),
-                first_delay=self._config.retry_first_seconds,
-                max_delay=self._config.retry_max_seconds,
+                transient=(S3WriteError,),
             )
         STREAM_DEAD_LETTERS.inc(len(letters))
         logger.warning("%s records dead-lettered (first: %s)", len(letters), letters[0].error)
 
-    def close(self) -> None:
-        self._producer.flush(10)
+    def _produce(self, letters: list[DeadLetter]) -> None:
+        """Every letter acknowledged by Kafka; a letter is sent again only once it is known to have failed."""
+        # None: not sent, or failed. False: queued, not yet settled. True: acknowledged.
+        acknowledged: list[bool | None] = [None] * len(letters)
+        lock = threading.Lock()
+
+        def settle(index: int) -> Callable[[KafkaError | None, Message], None]:
+            def callback(error: KafkaError | None, _message: Message) -> None:
+                with lock:
+                    acknowledged[index] = True if error is None else None
+
+            return callback
+
+        def attempt() -> None:
+            for index, letter in enumerate(letters):
+                with lock:
+                    if acknowledged[index] is not None:
+                        continue  # acknowledged, or still queued from an earlier attempt
+                    acknowledged[index] = False
+                try:
+                    self._producer.produce(
+                        self._config.dead_letter_topic,
+                        key=str(letter.correlation_id).encode(),
+                        value=letter.value(),
+                        headers=letter.headers(),
+                        on_delivery=settle(index),
+                    )
+                except BufferError:
+                    with lock:
+                        acknowledged[index] = None
+                    raise
+            self._producer.flush(FLUSH_SECONDS)
+            with lock:
+                missing = sum(1 for state in acknowledged if state is not True)
+            if missing:
+                raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, f"{missing} dead letters not acknowledged"))
+
+        self._config.retry.run(
+            attempt,
+            what=f"producing {len(letters)} dead letters",
+            service="kafka",
+            transient=(KafkaException, BufferError),
+        )
 
 
 class _WriteDeadLettersFn(beam.DoFn):
@@ -162,13 +156,10 @@ class _WriteDeadLettersFn(beam.DoFn):
     def finish_bundle(self) -> None:
         self._sink.flush()
 
-    def teardown(self) -> None:
-        sink = getattr(self, "_sink", None)
-        if sink is not None:
-            sink.close()
-
 
 class WriteDeadLetters(beam.PTransform[Any, Any]):
+    """Rejected -> a dead letter in Kafka and in the S3 store, durable before the bundle ends."""
+
     def __init__(self, config: StreamConfig) -> None:
         super().__init__()
         self._config = config

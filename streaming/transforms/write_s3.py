@@ -1,7 +1,7 @@
 """WriteToS3: each enriched event as one JSON object at a deterministic key.
 
 `enriched/dt=YYYY-MM-DD/<correlationId>.json` (the date of timestampStamp),
-so a replay overwrites the same object. Puts (holded/s3_writer.py: a third
+so a replay overwrites the same object. Puts (integrations/s3_writer.py: a third
 of boto3's cost per small object) run on a thread pool; finish_bundle waits
 for all of them, retrying a store that does not answer, so the source
 commits only what the store holds.
@@ -17,10 +17,9 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from holded.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
-from holded.s3_writer import S3WriteError, S3Writer
-from streaming import lifecycle
+from integrations.s3_writer import S3WriteError
 from streaming.config import StreamConfig
+from streaming.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
 from streaming.records import Enriched, log_packages
 
 logger = logging.getLogger(__name__)
@@ -31,13 +30,7 @@ class _WriteToS3Fn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
-        self._writer = S3Writer(
-            endpoint_url=self._config.s3_endpoint_url,
-            region=self._config.s3_region,
-            access_key_id=self._config.s3_access_key_id,
-            secret_access_key=self._config.s3_secret_access_key,
-            bucket=self._config.s3_bucket,
-        )
+        self._writer = self._config.s3.writer()
         self._pool = ThreadPoolExecutor(self._config.s3_concurrency, thread_name_prefix="s3-sink")
 
     def start_bundle(self) -> None:
@@ -45,13 +38,11 @@ class _WriteToS3Fn(beam.DoFn):
         self._events: list[Enriched] = []
 
     def _put(self, event: Enriched) -> None:
-        lifecycle.retry(
+        self._config.retry.run(
             lambda: self._writer.put(event.s3_key, event.body),
             what=f"writing {event.s3_key} to S3",
             service="s3",
             transient=(S3WriteError,),
-            first_delay=self._config.retry_first_seconds,
-            max_delay=self._config.retry_max_seconds,
         )
 
     def process(self, event: Enriched) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts.conftest import run_script
+from tests.support.scripts import run_script
 
 pytestmark = pytest.mark.integration
 

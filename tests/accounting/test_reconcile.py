@@ -16,8 +16,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from generator.events import generate
-from tests.collector.conftest import topic_size
-from tests.streaming.conftest import StreamLane, run_in_process, start_stream
+from tests.support.kafka import topic_size
+from tests.support.lanes import StreamLane
+from tests.support.stream import run_in_process, start_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -81,9 +82,7 @@ def test_a_restart_in_the_middle_still_accounts_for_every_event(
     since = datetime.now(UTC) - timedelta(seconds=1)
     send(tmp_path, live_server, 600, seed=22)
 
-    crashed = start_stream(
-        stream_lane, "--idle-timeout", "30", "--poll-records", "100", HOLDED_STREAM_KILL_BEFORE_COMMIT="1"
-    )
+    crashed = start_stream(stream_lane, "--idle-timeout", "30", "--poll-records", "100", crash_before_commit=True)
     crashed.communicate(timeout=120)
     assert crashed.returncode == -signal.SIGKILL
     restarted = start_stream(stream_lane, "--idle-timeout", "3")

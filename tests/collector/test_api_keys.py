@@ -9,8 +9,8 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
-from tests.collector.factories import brief_event
-from tests.conftest import Lane
+from tests.support.factories import brief_event
+from tests.support.lanes import Lane
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,11 @@ from django.conf import settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
-from collector.ids import package_id_of, package_range
-from holded.storage import s3_client
-from tests.collector.conftest import RAW_SCHEMA, Lane, header_map, read_topic, topic_size
-from tests.collector.factories import ACCOUNT_ID, USER_ID, brief_event, messenger_event
+from contract.ids import package_id_of, package_range
+from integrations.clients import s3_client
+from tests.support.factories import ACCOUNT_ID, USER_ID, brief_event, messenger_event
+from tests.support.kafka import header_map, read_topic, topic_size
+from tests.support.lanes import RAW_SCHEMA, Lane
 
 pytestmark = pytest.mark.integration
 
@@ -220,7 +221,8 @@ def test_too_many_requests_is_429_with_retry_after(client: APIClient, lane: Lane
 def test_no_schema_registry_is_503_and_nothing_produced(
     client: APIClient, lane: Lane, settings: SettingsWrapper
 ) -> None:
-    from holded.registry import latest_schemas, registry_client
+    from collector.schema import latest_schemas
+    from integrations.clients import registry_client
 
     settings.SCHEMA_REGISTRY_URL = "http://127.0.0.1:9/apis/ccompat/v7"  # nothing listens on port 9
     registry_client.cache_clear()
@@ -240,7 +242,7 @@ def test_no_schema_registry_is_503_and_nothing_produced(
 def test_a_newly_registered_compatible_version_is_used_without_a_restart(
     client: APIClient, lane: Lane, registry: SchemaRegistryClient, settings: SettingsWrapper
 ) -> None:
-    from holded.registry import latest_schemas
+    from collector.schema import latest_schemas
 
     settings.SCHEMA_REGISTRY_CACHE_SECONDS = 0.0
     latest_schemas.cache_clear()
@@ -272,7 +274,7 @@ def test_ready_when_every_service_answers(client: APIClient, services_up: None) 
 
 
 def test_not_ready_when_the_store_is_down(client: APIClient, settings: SettingsWrapper, services_up: None) -> None:
-    from holded.storage import s3_client
+    from integrations.clients import s3_client
 
     settings.S3_ENDPOINT_URL = "http://127.0.0.1:9"
     s3_client.cache_clear()

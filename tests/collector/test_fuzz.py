@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from generator.events import invalid_event, valid_event
-from tests.collector.conftest import read_topic, topic_size
-from tests.conftest import Lane
+from tests.support.kafka import read_topic, topic_size
+from tests.support.lanes import Lane
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,10 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
-from tests.collector.conftest import Lane, read_topic
-from tests.collector.factories import brief_event
-from tests.scripts.conftest import run_script
+from tests.support.factories import brief_event
+from tests.support.kafka import read_topic
+from tests.support.lanes import Lane
+from tests.support.scripts import run_script
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from tests.collector.factories import brief_event
-from tests.conftest import Lane
+from tests.support.factories import brief_event
+from tests.support.lanes import Lane
 
 pytestmark = pytest.mark.integration
 

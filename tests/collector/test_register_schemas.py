@@ -11,9 +11,8 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from django.core.management import CommandError, call_command
 
-from tests.collector.conftest import RAW_SCHEMA
-from tests.conftest import unique_name
-from tests.scripts.conftest import run_script
+from tests.support.lanes import RAW_SCHEMA, unique_name
+from tests.support.scripts import run_script
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-from collector.normalize import normalize_event
-from collector.validation import InvalidEvent, validate_event
+from contract.normalize import normalize_event
+from contract.validation import InvalidEvent, validate_event
 from generator.events import INVALID_KINDS, MESSAGE_ID, TIMESTAMP, generate, invalid_event, valid_event
 
 ROOT = Path(__file__).resolve().parents[2]

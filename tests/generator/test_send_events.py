@@ -11,8 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from generator.events import generate
-from tests.collector.conftest import topic_size
-from tests.conftest import Lane
+from tests.support.kafka import topic_size
+from tests.support.lanes import Lane
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

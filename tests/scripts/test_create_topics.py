@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from tests.conftest import unique_name
-from tests.scripts.conftest import run_script
+from tests.support.lanes import unique_name
+from tests.support.scripts import run_script
 
 pytestmark = pytest.mark.integration
 

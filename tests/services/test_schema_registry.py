@@ -10,7 +10,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from django.conf import settings
 
-from tests.conftest import unique_name
+from tests.support.lanes import unique_name
 
 pytestmark = pytest.mark.integration
 

@@ -1,56 +1,59 @@
-"""The real S3 store, through django-storages and the project's settings."""
+"""The real S3 store, through the project's one S3 client factory and its settings."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import Storage, storages
 
-from tests.conftest import unique_name
+from integrations.clients import s3_client
+from tests.support.lanes import unique_name
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def storage(services_up: None) -> Storage:
-    return storages["events"]
+def s3(services_up: None) -> S3Client:
+    return s3_client()
 
 
 @pytest.fixture
-def prefix(storage: Storage) -> Iterator[str]:
+def prefix(s3: S3Client) -> Iterator[str]:
     name = unique_name("tests")
     yield name
-    _, files = storage.listdir(name)
-    for file in files:
-        storage.delete(f"{name}/{file}")
+    for item in s3.list_objects_v2(Bucket=settings.S3_BUCKET, Prefix=f"{name}/").get("Contents", []):
+        s3.delete_object(Bucket=settings.S3_BUCKET, Key=item["Key"])
 
 
-def test_an_object_is_put_listed_and_got_back(storage: Storage, prefix: str) -> None:
+def keys(s3: S3Client, prefix: str) -> list[str]:
+    return [
+        item["Key"] for item in s3.list_objects_v2(Bucket=settings.S3_BUCKET, Prefix=f"{prefix}/").get("Contents", [])
+    ]
+
+
+def test_an_object_is_put_listed_and_got_back(s3: S3Client, prefix: str) -> None:
     body = b'{"event": "stored"}'
 
-    saved = storage.save(f"{prefix}/one.json", ContentFile(body))
+    s3.put_object(Bucket=settings.S3_BUCKET, Key=f"{prefix}/one.json", Body=body)
 
-    assert saved == f"{prefix}/one.json"
-    _, files = storage.listdir(prefix)
-    assert files == ["one.json"]
-    with storage.open(saved) as handle:
-        assert handle.read() == body
+    assert keys(s3, prefix) == [f"{prefix}/one.json"]
+    assert s3.get_object(Bucket=settings.S3_BUCKET, Key=f"{prefix}/one.json")["Body"].read() == body
 
 
-def test_saving_the_same_key_twice_overwrites(storage: Storage, prefix: str) -> None:
+def test_putting_the_same_key_twice_overwrites(s3: S3Client, prefix: str) -> None:
     # Idempotent sinks rely on it: a replay writes the same key again.
-    storage.save(f"{prefix}/same.json", ContentFile(b"first"))
-    storage.save(f"{prefix}/same.json", ContentFile(b"second"))
+    s3.put_object(Bucket=settings.S3_BUCKET, Key=f"{prefix}/same.json", Body=b"first")
+    s3.put_object(Bucket=settings.S3_BUCKET, Key=f"{prefix}/same.json", Body=b"second")
 
-    _, files = storage.listdir(prefix)
-    assert files == ["same.json"]
-    with storage.open(f"{prefix}/same.json") as handle:
-        assert handle.read() == b"second"
+    assert keys(s3, prefix) == [f"{prefix}/same.json"]
+    assert s3.get_object(Bucket=settings.S3_BUCKET, Key=f"{prefix}/same.json")["Body"].read() == b"second"
 
 
 def test_a_wrong_secret_is_refused(services_up: None) -> None:

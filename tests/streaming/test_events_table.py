@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from collector.ids import event_id, new_package_id
+from contract.ids import event_id, new_package_id
 from streaming.models import Event
 from streaming.partitions import add_months, ensure_partitions, existing_partitions, month_start, partition_name
 

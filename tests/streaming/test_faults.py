@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from tests.collector.factories import brief_event
-from tests.conftest import free_port
-from tests.scripts.conftest import run_script
-from tests.streaming.conftest import StreamLane, committed_offset, rows_for, s3_keys, start_stream
+from tests.support.factories import brief_event
+from tests.support.lanes import StreamLane, free_port
+from tests.support.scripts import run_script
+from tests.support.stream import committed_offset, rows_for, s3_keys, start_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -49,7 +49,7 @@ def enriched_keys(ids: list[str]) -> list[str]:
 def test_a_kill_between_write_and_commit_leaves_every_event_exactly_once(stream_lane: StreamLane) -> None:
     ids = collect(300)
 
-    crashed = start_stream(stream_lane, "--idle-timeout", "30", HOLDED_STREAM_KILL_BEFORE_COMMIT="1")
+    crashed = start_stream(stream_lane, "--idle-timeout", "30", crash_before_commit=True)
     output, _ = crashed.communicate(timeout=120)
 
     assert crashed.returncode == -signal.SIGKILL, output

@@ -1,4 +1,4 @@
-"""Stopping and retrying (pure)."""
+"""Stopping, retrying and readiness (pure)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,10 @@ from typing import Any
 import pytest
 
 from streaming import lifecycle
+from streaming.retry import RetryPolicy, StoppedDuringOutage
 
-QUICK: dict[str, Any] = {
-    "what": "x",
-    "service": "test",
-    "transient": (ConnectionError,),
-    "first_delay": 0.01,
-    "max_delay": 0.02,
-}
+QUICK_POLICY = RetryPolicy(first_delay=0.01, max_delay=0.02)
+QUICK: dict[str, Any] = {"what": "x", "service": "test", "transient": (ConnectionError,)}
 
 
 @pytest.fixture(autouse=True)
@@ -59,12 +55,7 @@ def test_retry_waits_out_transient_failures() -> None:
             raise failure
         return "done"
 
-    assert (
-        lifecycle.retry(
-            action, what="x", service="test", transient=(ConnectionError,), first_delay=0.01, max_delay=0.02
-        )
-        == "done"
-    )
+    assert QUICK_POLICY.run(action, **QUICK) == "done"
 
 
 def test_retry_does_not_swallow_other_errors() -> None:
@@ -72,9 +63,7 @@ def test_retry_does_not_swallow_other_errors() -> None:
         raise KeyError("bug")
 
     with pytest.raises(KeyError):
-        lifecycle.retry(
-            action, what="x", service="test", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01
-        )
+        QUICK_POLICY.run(action, **QUICK)
 
 
 def test_a_stop_during_an_outage_fails_instead_of_waiting_forever() -> None:
@@ -83,10 +72,8 @@ def test_a_stop_during_an_outage_fails_instead_of_waiting_forever() -> None:
     def action() -> None:
         raise ConnectionError("down")
 
-    with pytest.raises(lifecycle.StoppedDuringOutage):
-        lifecycle.retry(
-            action, what="x", service="test", transient=(ConnectionError,), first_delay=0.01, max_delay=0.01
-        )
+    with pytest.raises(StoppedDuringOutage):
+        QUICK_POLICY.run(action, **QUICK)
 
 
 def test_ready_once_polling_and_not_while_a_service_fails() -> None:
@@ -106,7 +93,7 @@ def test_ready_once_polling_and_not_while_a_service_fails() -> None:
         if failure is not None:
             raise failure
 
-    lifecycle.retry(action, **QUICK)
+    QUICK_POLICY.run(action, **QUICK)
     # During the second attempt, the first failure made the job not ready.
     ready, checks = states[1]
     assert not ready

@@ -8,16 +8,17 @@ import uuid
 import pytest
 from confluent_kafka import Producer
 from django.conf import settings
-from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
-from collector.ids import package_id_of
-from holded import wire
-from streaming.enrichment import iso_millis
+from contract import wire
+from contract.enriched import iso_millis
+from contract.ids import package_id_of
+from streaming.metrics import REGISTRY
 from streaming.models import Event
-from tests.collector.conftest import header_map, read_topic
-from tests.collector.factories import brief_event, messenger_event
-from tests.streaming.conftest import StreamLane, committed_offset, rows_for, run_in_process, s3_object
+from tests.support.factories import brief_event, messenger_event
+from tests.support.kafka import header_map, read_topic
+from tests.support.lanes import StreamLane
+from tests.support.stream import committed_offset, rows_for, run_in_process, s3_object
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

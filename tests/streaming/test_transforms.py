@@ -15,15 +15,15 @@ from apache_beam.testing.util import assert_that, equal_to
 from confluent_kafka.schema_registry import Schema
 from django.conf import settings
 
-from holded import wire
-from holded.registry import registry_client
+from contract import wire
+from integrations.clients import registry_client
 from streaming.config import StreamConfig
 from streaming.launcher import LocalDirectRunner
-from streaming.records import Decoded, Enriched, KafkaRecord, Rejected
-from streaming.transforms.decode import REJECTED, Decode
+from streaming.records import REJECTED, Decoded, Enriched, KafkaRecord, Rejected
+from streaming.transforms.decode import Decode
 from streaming.transforms.enrich import Enrich
-from tests.collector.factories import canonical_event
-from tests.conftest import unique_name
+from tests.support.factories import canonical_event
+from tests.support.lanes import unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def config() -> StreamConfig:
 
 
 def record(offset: int, value: bytes, key: bytes | None = None) -> KafkaRecord:
-    return KafkaRecord("events.raw", 0, offset, key, value, (), 1_709_633_555_123, 2)
+    return KafkaRecord("events.raw", 0, offset, key, value, (), 1_709_633_555_123)
 
 
 def test_decode_sorts_records_into_decoded_and_rejected(schema_id: int) -> None:

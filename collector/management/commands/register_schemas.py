@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from holded.registry import registry_client
-from holded.schemas import SCHEMAS_DIR, RegistrationRefused, register_all, registry_url
+from contract.schemas import SCHEMAS_DIR, RegistrationRefused, register_all
+from integrations.clients import registry_client, registry_config
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         except RegistrationRefused as refused:
             raise CommandError(f"the registry refused a schema: {refused}") from refused
         except Exception as error:  # HTTP errors and the client's transport errors alike
-            raise CommandError(f"cannot reach the schema registry at {registry_url()}: {error}") from error
+            raise CommandError(f"cannot reach the schema registry at {registry_config().url}: {error}") from error
         for registration in registrations:
             verb = "registered" if registration.created else "unchanged,"
             self.stdout.write(

@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from integrations.clients import kafka_config
+from integrations.kafka import KafkaConfig
 from streaming.config import StreamConfig
 from streaming.launcher import run
 
@@ -40,9 +42,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        kafka = None
+        if options["bootstrap_servers"]:
+            kafka = KafkaConfig(options["bootstrap_servers"], kafka_config().client_options)
         config = StreamConfig.from_settings(
             settings,
-            bootstrap_servers=options["bootstrap_servers"],
+            kafka=kafka,
             group_id=options["group_id"],
             events_topic=options["topic"],
             dead_letter_topic=options["dead_letter_topic"],

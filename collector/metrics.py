@@ -1,0 +1,43 @@
+"""Prometheus metrics of the API, served at /metrics.
+
+gunicorn runs several worker processes, so when PROMETHEUS_MULTIPROC_DIR is
+set (gunicorn.conf.py and scripts/platform.sh set it) each worker writes its
+samples there and /metrics adds them up. The stream declares its own, apart
+(streaming/metrics.py), so API workers never create the stream's files.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+COLLECT_EVENTS = Counter(
+    "holded_collect_events_total", "Events by outcome: accepted, rejected, unconfirmed.", ["status"]
+)
+COLLECT_REJECTIONS = Counter(
+    "holded_collect_rejections_total", "Rejected events by the first field named in their error.", ["field"]
+)
+COLLECT_PACKAGES = Counter("holded_collect_packages_total", "Packages by HTTP status.", ["status"])
+COLLECT_ACK_SECONDS = Histogram(
+    "holded_collect_kafka_ack_seconds",
+    "From the first record produced to the last acknowledgement of a package.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The current samples, in Prometheus' text format, from every worker where there are several."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,32 @@
+"""Prometheus metrics of the stream, served by streaming/health.py on STREAM_METRICS_ADDRESS.
+
+Declared on a registry of the stream's own: the API's metrics
+(collector/metrics.py) are another process's, and neither imports the other.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry()
+
+STREAM_RECORDS = Counter("holded_stream_records_read_total", "Records read from Kafka.", ["topic"], registry=REGISTRY)
+STREAM_LAG = Gauge(
+    "holded_stream_consumer_lag", "Records behind the end of the partition.", ["topic", "partition"], registry=REGISTRY
+)
+STREAM_WRITTEN = Counter(
+    "holded_stream_events_written_total", "Enriched events written, by sink.", ["sink"], registry=REGISTRY
+)
+STREAM_SINK_SECONDS = Histogram(
+    "holded_stream_sink_flush_seconds",
+    "Time a sink took to flush a bundle, retries included.",
+    ["sink"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
+STREAM_RETRIES = Counter(
+    "holded_stream_retries_total", "Retries of a service that did not answer.", ["what"], registry=REGISTRY
+)
+STREAM_DEAD_LETTERS = Counter(
+    "holded_stream_dead_letters_total", "Records dead-lettered by the stream.", registry=REGISTRY
+)

@@ -1,0 +1,134 @@
+"""Validation: the registered schema's rules and the sink's, with errors that name the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract.validation import InvalidEvent, schema_errors, validate_event
+from tests.support.factories import canonical_event
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "schemas" / "events.raw-value.avsc").read_text())
+
+
+def errors_of(event: dict[str, Any]) -> str:
+    with pytest.raises(InvalidEvent) as raised:
+        validate_event(event, SCHEMA)
+    return str(raised.value)
+
+
+def test_a_valid_event_passes() -> None:
+    validate_event(canonical_event(), SCHEMA)
+
+
+def test_optional_stamps_may_be_absent() -> None:
+    event = canonical_event()
+    del event["attributes"]["amplitudeTrackStamp"]
+    del event["attributes"]["newContextStamp"]["requestPlatform"]
+
+    validate_event(event, SCHEMA)
+
+
+def test_every_missing_field_is_named() -> None:
+    event: dict[str, Any] = {"data": {"id": "x"}, "attributes": {"type": "t"}}
+
+    message = errors_of(event)
+
+    assert message == (
+        "data.amount: is required; attributes.timestampStamp: is required; "
+        "attributes.messageIdStamp: is required; attributes.targetSubscription: is required; "
+        "attributes.newContextStamp: is required"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"data": {"id": "x", "amount": "12"}}, "data.amount: must be a number, got a string '12'"),
+        ({"data": {"id": "x", "amount": True}}, "data.amount: must be a number, got a boolean True"),
+        ({"data": {"id": "x", "amount": float("nan")}}, "data.amount: must be a number, got a number nan"),
+        ({"data": {"id": 7, "amount": 1}}, "data.id: must be a string, got a number 7"),
+        ({"data": [1]}, "data: must be an object, got an array"),
+    ],
+)
+def test_avro_types_are_enforced(change: dict[str, Any], expected: str) -> None:
+    event = canonical_event()
+    event.update(change)
+
+    assert errors_of(event) == expected
+
+
+def test_the_amplitude_id_is_a_non_negative_long() -> None:
+    assert (
+        errors_of(canonical_event(amplitudeTrackStamp={"id": -1}))
+        == "attributes.amplitudeTrackStamp.id: must be >= 0, got -1"
+    )
+    assert errors_of(canonical_event(amplitudeTrackStamp={"id": 2**63})).startswith(
+        "attributes.amplitudeTrackStamp.id: is out of range for an Avro long"
+    )
+    assert errors_of(canonical_event(amplitudeTrackStamp={"id": "7"})) == (
+        "attributes.amplitudeTrackStamp.id: must be an integer, got a string '7'"
+    )
+    validate_event(canonical_event(amplitudeTrackStamp={"id": 0, "trackedDevice": None}), SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("messageIdStamp", "not-a-uuid", "attributes.messageIdStamp: must be a UUID or a ULID, got 'not-a-uuid'"),
+        ("timestampStamp", "yesterday", "attributes.timestampStamp: must be an ISO-8601 instant, got 'yesterday'"),
+        (
+            "timestampStamp",
+            "2024-03-05T10:12:35",
+            "attributes.timestampStamp: must carry an offset (Z or +hh:mm), got '2024-03-05T10:12:35'",
+        ),
+        ("type", "  ", "attributes.type: must not be empty"),
+        ("targetSubscription", "", "attributes.targetSubscription: must not be empty"),
+    ],
+)
+def test_the_sinks_rules(field: str, value: str, expected: str) -> None:
+    assert errors_of(canonical_event(**{field: value})) == expected
+
+
+def test_account_and_user_must_be_uuids() -> None:
+    event = canonical_event(newContextStamp={"accountId": "acc-1", "userId": "usr-1"})
+
+    assert errors_of(event) == (
+        "attributes.newContextStamp.accountId: must be a UUID, got 'acc-1'; "
+        "attributes.newContextStamp.userId: must be a UUID, got 'usr-1'"
+    )
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["2024-03-05T10:12:35Z", "2024-03-05T10:12:35.123+02:00", "2024-03-05 10:12:35-05:00"]
+)
+def test_instants_with_an_offset_pass(timestamp: str) -> None:
+    validate_event(canonical_event(timestampStamp=timestamp), SCHEMA)
+
+
+def test_a_ulid_message_id_passes() -> None:
+    validate_event(canonical_event(messageIdStamp="01ARZ3NDEKTSV4RRFFQ69G5FAV"), SCHEMA)
+
+
+def test_a_long_bad_value_is_shortened_in_the_error() -> None:
+    message = errors_of(canonical_event(messageIdStamp="x" * 500))
+
+    assert len(message) < 140
+    assert message.endswith("...")
+
+
+def test_a_schema_with_a_new_optional_field_is_followed() -> None:
+    # The collector validates against whatever version is registered: a new
+    # field with a default may be absent, and is checked when present.
+    schema = json.loads(json.dumps(SCHEMA))
+    schema["fields"][0]["type"]["fields"].append({"name": "currency", "type": ["null", "string"], "default": None})
+    event = canonical_event()
+    assert schema_errors(event, schema, "") == []
+    event["data"]["currency"] = 5
+    assert [str(error) for error in schema_errors(event, schema, "")] == [
+        "data.currency: must be a string, got a number 5"
+    ]

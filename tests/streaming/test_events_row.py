@@ -1,0 +1,26 @@
+"""The row of the `events` table an enriched event becomes (pure)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from contract.enriched import enrich
+from contract.ids import parse_ulid
+from streaming.events_table import COLUMNS, row_of
+from tests.support.factories import canonical_event
+
+
+def test_the_row_follows_the_tables_columns() -> None:
+    correlation_id = str(uuid.uuid4())
+    event = canonical_event(messageIdStamp="01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    enriched = enrich(event, correlation_id=correlation_id, publish_time_ms=0, schema_id=1)
+
+    row = row_of(enriched, "{}")
+
+    assert row[0] == datetime(2024, 3, 5, 10, 12, 35, tzinfo=UTC)
+    assert row[1] == parse_ulid("01ARZ3NDEKTSV4RRFFQ69G5FAV")  # the ULID's bits as a UUID
+    assert row[2] == uuid.UUID(correlation_id)
+    assert row[3:5] == ("invoice.created", "accounting")
+    assert row[7] == "{}"
+    assert len(row) == len(COLUMNS.split(","))

@@ -1,0 +1,90 @@
+"""Running the stream in tests, and reading back what it wrote."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import psycopg2
+from botocore.exceptions import ClientError
+from confluent_kafka import Consumer, TopicPartition
+from django.conf import settings
+
+from integrations.clients import kafka_config, s3_client
+from streaming.config import StreamConfig
+from streaming.launcher import run
+from tests.support.lanes import ROOT, StreamLane
+
+
+def run_in_process(*, idle_seconds: float = 3.0, max_records: int | None = None) -> str:
+    """Run the stream in this process until idle; its final state."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run(StreamConfig.from_settings(settings), [], idle_seconds=idle_seconds, max_records=max_records)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def start_stream(lane: StreamLane, *args: str, crash_before_commit: bool = False) -> subprocess.Popen[str]:
+    """`manage.py run_stream` in a process of its own, as an operator runs it.
+
+    With `crash_before_commit`, the process kills itself (SIGKILL) once its
+    sinks have written the first bundle, before the source commits it.
+    """
+    command = (
+        [sys.executable, str(ROOT / "tests" / "support" / "crash_before_commit.py")]
+        if crash_before_commit
+        else [sys.executable, str(ROOT / "manage.py"), "run_stream"]
+    )
+    return subprocess.Popen(
+        [*command, *args],
+        cwd=ROOT,
+        env=lane.environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def committed_offset(lane: StreamLane) -> int:
+    consumer = Consumer(kafka_config().consumer(lane.group_id, "tests"))
+    try:
+        (partition,) = consumer.committed([TopicPartition(lane.events_topic, 0)], timeout=10)
+        return int(partition.offset)
+    finally:
+        consumer.close()
+
+
+def rows_for(correlation_ids: list[str]) -> list[dict[str, Any]]:
+    """The rows of these events, read on a connection of its own (the database may have restarted)."""
+    config = StreamConfig.from_settings(settings)
+    with psycopg2.connect(**config.postgres_dsn) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT correlation_id::text, data, tableoid::regclass::text FROM events "
+            "WHERE correlation_id = ANY(%s::uuid[]) ORDER BY correlation_id",
+            [correlation_ids],
+        )
+        rows = [{"correlation_id": c, "data": d, "partition": p} for c, d, p in cursor.fetchall()]
+    connection.close()
+    return rows
+
+
+def s3_object(key: str) -> dict[str, Any] | None:
+    try:
+        body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
+    except ClientError:
+        return None
+    document: dict[str, Any] = json.loads(body)
+    return document
+
+
+def s3_keys(prefix: str) -> list[str]:
+    keys: list[str] = []
+    paginator = s3_client().get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys

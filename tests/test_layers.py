@@ -1,0 +1,106 @@
+"""The import graph reads like the data flow: which package may import which (pure; reads the source).
+
+contract        the event contract: schemas, registry, normalization, validation,
+                ids, wire format, enriched event, dead-letter record; imports no project package
+integrations    the services' configurations and clients; may import contract
+collector       HTTP in, Kafka out          } each may import contract and integrations,
+streaming       Kafka in, S3 and PostgreSQL }  never the other
+accounting      reconcile: may import contract and integrations
+generator       test data and the sender: imports no project package
+holded          the Django project: settings, urls, server entry points; imports no app
+bench           benchmarks: the contract, integrations, public entry points, never transform internals
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("contract", "integrations", "collector", "streaming", "accounting", "generator", "holded", "bench")
+
+ALLOWED: dict[str, set[str]] = {
+    "contract": set(),
+    "integrations": {"contract"},
+    "collector": {"contract", "integrations"},
+    "streaming": {"contract", "integrations"},
+    "accounting": {"contract", "integrations"},
+    "generator": set(),
+    "holded": set(),
+    "bench": {"contract", "integrations", "collector", "streaming"},
+}
+# Modules that are another package's internals: reachable only from inside it.
+INTERNAL = ("streaming.transforms", "collector.services", "collector.kafka")
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth of the file (imports inside functions count too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def package_files(package: str) -> list[Path]:
+    return sorted(path for path in (ROOT / package).rglob("*.py") if "migrations" not in path.parts)
+
+
+def owner(module: str) -> str | None:
+    top = module.split(".")[0]
+    return top if top in PACKAGES else None
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_a_package_imports_only_the_layers_below_it(package: str) -> None:
+    wrong = []
+    for path in package_files(package):
+        for module in sorted(imports_of(path)):
+            target = owner(module)
+            if target is None or target == package:
+                continue
+            if target not in ALLOWED[package]:
+                wrong.append(f"{path.relative_to(ROOT)} imports {module}")
+            elif module.startswith(INTERNAL):
+                wrong.append(f"{path.relative_to(ROOT)} imports {module}, an internal of {target}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_collector_and_the_stream_never_import_each_other() -> None:
+    crossing = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for package, other in (("collector", "streaming"), ("streaming", "collector"))
+        for path in package_files(package)
+        for module in imports_of(path)
+        if owner(module) == other
+    ]
+    assert not crossing, "\n".join(crossing)
+
+
+def test_the_django_project_holds_settings_urls_and_entry_points_only() -> None:
+    modules = {path.relative_to(ROOT / "holded").as_posix() for path in package_files("holded")}
+    allowed = {"__init__.py", "urls.py", "wsgi.py", "asgi.py"}
+    assert {m for m in modules if not m.startswith("settings/")} <= allowed
+
+
+def test_no_test_imports_a_conftest() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for module in imports_of(path)
+        if "conftest" in module.split(".")
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_rule_sees_a_forbidden_import(tmp_path: Path) -> None:
+    # The checker itself: an import of the stream from the collector is found.
+    source = tmp_path / "probe.py"
+    source.write_text("def f():\n    from streaming.transforms.decode import Decode\n")
+    assert "streaming.transforms.decode" in imports_of(source)
+    assert owner("streaming.transforms.decode") == "streaming"
