@@ -83,6 +83,7 @@ stream_up() {
 
 case "${1:-}" in
     up)
+        ensure_python_env
         bash scripts/services.sh up
         bash scripts/create-topics.sh
         py python manage.py register_schemas

@@ -42,6 +42,14 @@ POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-postgres}"
 
 KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}"
 
+# uv, when the project installed it itself (below), and Go where its official
+# packaging puts it: found even with a minimal PATH and an empty HOME.
+TOOLS_DIR="$CACHE_DIR/tools"
+for dir in "$TOOLS_DIR/bin" /usr/local/go/bin; do
+    if [[ -d "$dir" && ":$PATH:" != *":$dir:"* ]]; then PATH="$dir:$PATH"; fi
+done
+export PATH
+
 log() { printf '%s %s\n' "[$(date +%H:%M:%S)]" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -56,16 +64,21 @@ port_busy() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# uv, installed from PyPI into a virtual environment of the project's own
+# ($CACHE_DIR/tools) when the machine has none: neither the system Python
+# (externally managed on Debian) nor HOME is touched.
+ensure_uv() {
+    command -v uv >/dev/null 2>&1 && return 0
+    need python3 "apt-get install python3 python3-venv"
+    log "installing uv (the project's Python package manager) into $TOOLS_DIR"
+    { python3 -m venv "$TOOLS_DIR" && "$TOOLS_DIR/bin/python" -m pip install --quiet 'uv>=0.5'; } \
+        || die "could not install uv into $TOOLS_DIR (is python3-venv installed? apt-get install python3-venv)"
+    PATH="$TOOLS_DIR/bin:$PATH"
+}
+
 # The project's Python environment, created from uv.lock by uv.
 ensure_python_env() {
-    if ! command -v uv >/dev/null 2>&1; then
-        need python3 "apt-get install python3 python3-pip"
-        log "installing uv (the project's Python package manager)"
-        python3 -m pip install --quiet --user 'uv>=0.5' \
-            || python3 -m pip install --quiet 'uv>=0.5' \
-            || die "could not install uv with pip"
-        export PATH="$HOME/.local/bin:$PATH"
-    fi
+    ensure_uv
     # Never let uv fetch an interpreter from outside the package registries.
     export UV_PYTHON_DOWNLOADS=never
     (cd "$ROOT" && uv sync --frozen --quiet --python python3.11) \
@@ -73,4 +86,4 @@ ensure_python_env() {
 }
 
 # Run the project's Python (manage.py and friends) inside its environment.
-py() { (cd "$ROOT" && uv run --frozen --quiet --python python3.11 "$@"); }
+py() { ensure_uv && (cd "$ROOT" && UV_PYTHON_DOWNLOADS=never uv run --frozen --quiet --python python3.11 "$@"); }
