@@ -79,11 +79,12 @@ ensure_uv() {
 # The project's Python environment, created from uv.lock by uv.
 ensure_python_env() {
     ensure_uv
-    # Never let uv fetch an interpreter from outside the package registries.
-    export UV_PYTHON_DOWNLOADS=never
+    # Never let uv fetch an interpreter from outside the package registries,
+    # and trust the system's certificates (a proxy's CA installed there too).
+    export UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=true
     (cd "$ROOT" && uv sync --frozen --quiet --python python3.11) \
         || die "uv sync failed (is Python 3.11 installed? apt-get install python3.11)"
 }
 
 # Run the project's Python (manage.py and friends) inside its environment.
-py() { ensure_uv && (cd "$ROOT" && UV_PYTHON_DOWNLOADS=never uv run --frozen --quiet --python python3.11 "$@"); }
+py() { ensure_uv && (cd "$ROOT" && UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=true uv run --frozen --quiet --python python3.11 "$@"); }
