@@ -17,7 +17,7 @@ SERVICES=(postgres kafka registry s3)
 WAIT_SECONDS="${HOLDED_WAIT_SECONDS:-120}"
 
 pidfile() { echo "$STATE_DIR/$1/$1.pid"; }
-logfile() { echo "$STATE_DIR/$1/$1.log"; }
+logfile() { if [[ "$1" == postgres ]]; then echo "$PG_HOME/postgres.log"; else echo "$STATE_DIR/$1/$1.log"; fi; }
 
 # The pid in the service's pid file, if that process is alive and is ours
 # (the command line carries the state dir, so a recycled pid is not mistaken).
@@ -248,7 +248,16 @@ s3_up() {
 # --- PostgreSQL ------------------------------------------------------------
 
 PG_BIN="/usr/lib/postgresql/$POSTGRES_MAJOR/bin"
-PG_DATA="$STATE_DIR/postgres/data"
+# The server runs as the postgres user, which must reach its data folder. A
+# checkout in a private folder (a home readable only by its owner, a mktemp
+# folder) is out of its reach: then the data lives under /var/tmp instead, in
+# a folder named after this state dir, owned by postgres and private to it.
+PG_HOME="$STATE_DIR/postgres"
+mkdir -p "$STATE_DIR"
+if ((EUID == 0)) && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$STATE_DIR" 2>/dev/null; then
+    PG_HOME="/var/tmp/holded-postgres-$(printf '%s' "$STATE_DIR" | sha256sum | cut -c1-12)"
+fi
+PG_DATA="$PG_HOME/data"
 
 # initdb refuses root, so as root the cluster belongs to the postgres user.
 as_pg() {
@@ -275,22 +284,23 @@ postgres_running() { as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
 
 postgres_up() {
     postgres_running && return 0
-    mkdir -p "$STATE_DIR/postgres"
+    mkdir -p "$STATE_DIR/postgres" "$PG_HOME"
     postgres_install
     if ((EUID == 0)); then
-        chown postgres: "$STATE_DIR/postgres"
-        runuser -u postgres -- test -w "$STATE_DIR/postgres" \
-            || die "the postgres user cannot reach $STATE_DIR/postgres (a parent folder is not world-executable). Fix: chmod o+x on the parent folders, or set HOLDED_STATE_DIR to a folder under /var/tmp"
+        chown postgres: "$PG_HOME"
+        [[ "$PG_HOME" == "$STATE_DIR/postgres" ]] || chmod 700 "$PG_HOME"
+        runuser -u postgres -- test -w "$PG_HOME" \
+            || die "the postgres user cannot reach $PG_HOME. Fix: chmod o+x on its parent folders, or set HOLDED_STATE_DIR to a folder under /var/tmp"
     fi
     if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
-        local pwfile="$STATE_DIR/postgres/pwfile"
+        local pwfile="$PG_HOME/pwfile"
         printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
         ((EUID == 0)) && chown postgres: "$pwfile"
         # Local socket trusted for the owner; TCP (what the app uses) needs the password.
         as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U "$POSTGRES_USER" --pwfile="$pwfile" \
             --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
-            >"$STATE_DIR/postgres/initdb.log" 2>&1 \
-            || { cat "$STATE_DIR/postgres/initdb.log" >&2; die "initdb failed"; }
+            >"$PG_HOME/initdb.log" 2>&1 \
+            || { cat "$PG_HOME/initdb.log" >&2; die "initdb failed"; }
         rm -f "$pwfile"
     fi
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$(logfile postgres)" -w -t "$WAIT_SECONDS" \
@@ -384,6 +394,7 @@ cmd_down() {
     done
     if [[ "${1:-}" == "--purge" ]]; then
         rm -rf "$STATE_DIR"
+        [[ "$PG_HOME" == "$STATE_DIR/postgres" ]] || rm -rf "$PG_HOME"
         log "state deleted ($STATE_DIR)"
     fi
 }

@@ -45,7 +45,7 @@ KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}"
 # uv, when the project installed it itself (below), and Go where its official
 # packaging puts it: found even with a minimal PATH and an empty HOME.
 TOOLS_DIR="$CACHE_DIR/tools"
-for dir in "$TOOLS_DIR/bin" /usr/local/go/bin; do
+for dir in "$TOOLS_DIR/bin" /usr/local/go/bin /usr/sbin /sbin; do
     if [[ -d "$dir" && ":$PATH:" != *":$dir:"* ]]; then PATH="$dir:$PATH"; fi
 done
 export PATH
