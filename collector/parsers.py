@@ -1,8 +1,14 @@
-"""The body of POST /collect: JSON, maybe gzip-compressed, within size limits."""
+"""The body of POST /collect: JSON, maybe gzip-compressed, within size and depth limits.
+
+Whatever the body, the answer is a 4xx with a JSON error or a parsed value:
+JSON's own grammar (no NaN, no Infinity, no number that only parses as an
+infinite float), at most COLLECT_MAX_JSON_DEPTH levels of arrays and objects.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from collections.abc import Mapping
 from typing import IO, Any
@@ -17,6 +23,28 @@ from collector.errors import PayloadTooLarge, UnsupportedContentEncoding
 def _reject_constant(name: str) -> None:
     # Python's json accepts NaN and Infinity; JSON does not, nor does a sink.
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 is valid JSON but no double holds it: Python would make it infinity.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {text[:40]} is too large for a double")
+    return number
+
+
+def depth_of(value: Any) -> int:
+    """How deeply arrays and objects nest in `value` (a scalar is 0), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
@@ -54,7 +82,14 @@ class EventsJSONParser(BaseParser):
         elif encoding not in ("", "identity"):
             raise UnsupportedContentEncoding(f"Content-Encoding {encoding!r} is not supported; use gzip or identity.")
 
+        depth_limit = settings.COLLECT_MAX_JSON_DEPTH
+        too_deep = f"The JSON nests more than {depth_limit} levels of arrays and objects."
         try:
-            return json.loads(body, parse_constant=_reject_constant)
-        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN
+            value = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN, an infinite number, 4300+ digits
             raise ParseError(f"Malformed JSON: {error}") from None
+        except RecursionError:  # deeper than Python's parser goes, hence far deeper than the limit
+            raise ParseError(too_deep) from None
+        if depth_of(value) > depth_limit:
+            raise ParseError(too_deep)
+        return value

@@ -1,4 +1,4 @@
-"""The schema the collector validates and encodes with: the latest version registered for events.raw.
+"""What the collector validates against: the latest schema registered for events.raw, and the window.
 
 One cache per process, looked up again after SCHEMA_REGISTRY_CACHE_SECONDS,
 so a newly registered version is used without a restart; while the registry
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from django.conf import settings
+
 from contract.registry import LatestSchemas, RegisteredSchema
+from contract.validation import TimestampWindow
 from integrations.clients import registry_client, registry_config, topic
 
 
@@ -26,3 +29,7 @@ def latest_schemas() -> LatestSchemas:
 def events_schema() -> RegisteredSchema:
     """The version to validate with now; raises SchemaUnavailable when none can be had."""
     return latest_schemas().get(events_subject())
+
+
+def timestamp_window() -> TimestampWindow:
+    return TimestampWindow.from_settings(settings)

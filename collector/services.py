@@ -25,13 +25,13 @@ from django.conf import settings
 
 from collector import dead_letters, kafka
 from collector.metrics import COLLECT_ACK_SECONDS, COLLECT_EVENTS, COLLECT_REJECTIONS
-from collector.schema import events_schema
+from collector.schema import events_schema, timestamp_window
 from contract import wire
 from contract.dead_letter import DeadLetter, Headers
 from contract.ids import event_id, new_package_id
 from contract.normalize import normalize_event
 from contract.registry import RegisteredSchema
-from contract.validation import InvalidEvent, validate_event
+from contract.validation import FieldError, InvalidEvent, TimestampWindow, validate_event
 from integrations.clients import topic
 
 logger = logging.getLogger(__name__)
@@ -85,13 +85,26 @@ class Routed:
 def collect_package(*, events: list[Any]) -> CollectResult:
     schema = events_schema()  # SchemaUnavailable: nothing produced
     package_id = new_package_id()
-    routed = route(events, package_id=package_id, schema=schema)
+    routed = route(
+        events,
+        package_id=package_id,
+        schema=schema,
+        window=timestamp_window(),
+        max_record_bytes=settings.KAFKA_MESSAGE_MAX_BYTES,
+    )
     deliveries = produce(routed)
     dead_letters.archive([r.letter for r in routed if r.letter], timeout=settings.KAFKA_DELIVERY_TIMEOUT_SECONDS)
     return answer(routed, deliveries, package_id=package_id, schema_id=schema.schema_id)
 
 
-def route(events: list[Any], *, package_id: uuid.UUID, schema: RegisteredSchema) -> list[Routed]:
+def route(
+    events: list[Any],
+    *,
+    package_id: uuid.UUID,
+    schema: RegisteredSchema,
+    window: TimestampWindow,
+    max_record_bytes: int,
+) -> list[Routed]:
     """Every event of the package as the record it becomes, in order."""
     events_topic, dead_letter_topic = topic("events"), topic("dead_letter")
     package_header = str(package_id).encode()
@@ -99,23 +112,32 @@ def route(events: list[Any], *, package_id: uuid.UUID, schema: RegisteredSchema)
     for index, raw in enumerate(events):
         correlation_id = event_id(package_id, index)
         key = str(correlation_id).encode()
+        headers: Headers = [("correlationId", key), ("packageId", package_header)]
         try:
             event = normalize_event(raw)
-            validate_event(event, schema.definition)
+            validate_event(event, schema.definition, window=window)
             value = wire.encode(schema.schema_id, schema.parsed, event)
-        except (InvalidEvent, ValueError, TypeError) as invalid:
-            # ValueError/TypeError: what fastavro refuses that validation let through.
+            size = record_size(key, value, headers)
+            if size > max_record_bytes:
+                limit = f"a Kafka record holds at most {max_record_bytes} bytes (KAFKA_MESSAGE_MAX_BYTES)"
+                raise InvalidEvent([FieldError("event", f"is {size} bytes once encoded; {limit}")])
+        except (InvalidEvent, ValueError, TypeError, OverflowError) as invalid:
+            # ValueError/TypeError/OverflowError: what fastavro refuses that validation let through.
             letter = DeadLetter(
                 event=raw, error=str(invalid), stage="collect", correlation_id=correlation_id, package_id=package_id
             )
             field = invalid.errors[0].field if isinstance(invalid, InvalidEvent) else "encoding"
-            routed.append(
-                Routed(index, correlation_id, dead_letter_topic, letter.value(), letter.headers(), letter, field)
-            )
+            value, headers = letter.record(max_record_bytes)
+            routed.append(Routed(index, correlation_id, dead_letter_topic, value, headers, letter, field))
         else:
-            headers: Headers = [("correlationId", key), ("packageId", package_header)]
             routed.append(Routed(index, correlation_id, events_topic, value, headers))
     return routed
+
+
+def record_size(key: bytes, value: bytes, headers: Headers) -> int:
+    """A record's bytes as Kafka counts them against max.message.bytes, with room for its framing."""
+    framing = 128  # record batch header and varints: about 70 bytes for one record
+    return framing + len(key) + len(value) + sum(len(name) + len(v or b"") for name, v in headers)
 
 
 def produce(routed: list[Routed]) -> kafka.Deliveries:

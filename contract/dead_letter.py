@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,6 +26,20 @@ PREFIX = "dead-letter"
 def object_key(day: date, correlation_id: uuid.UUID | str) -> str:
     """`dead-letter/dt=<the day it was made>/<correlationId>.json`."""
     return f"{PREFIX}/dt={day:%Y-%m-%d}/{correlation_id}.json"
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as JSON can hold it. What an event decoded by the stream may carry and JSON has no
+    word for becomes a string: a non-finite double its name ("NaN", "Infinity"), bytes their base64."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -45,7 +60,7 @@ class DeadLetter:
     def value(self) -> bytes:
         if self.raw_value is not None:
             return self.raw_value
-        return json.dumps(self.event, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(jsonable(self.event), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
     def headers(self) -> Headers:
         headers: Headers = [
@@ -62,6 +77,20 @@ class DeadLetter:
             ]
         return headers
 
+    def record(self, max_bytes: int) -> tuple[bytes, Headers]:
+        """The Kafka record's value and headers, within `max_bytes`.
+
+        The value is the event as received. Only an event larger than a Kafka
+        record can be (a deployment whose body limit exceeds its record limit)
+        is cut, and then says so in a `truncated` header with its full size.
+        """
+        value, headers = self.value(), self.headers()
+        room = max_bytes - 1024 - sum(len(name) + len(v or b"") for name, v in headers)
+        if len(value) > room:
+            headers.append(("truncated", str(len(value)).encode()))
+            value = value[: max(room, 0)]
+        return value, headers
+
     def object_key(self) -> str:
         return object_key(self.received_at.date(), self.correlation_id)
 
@@ -72,7 +101,7 @@ class DeadLetter:
             "stage": self.stage,
             "error": self.error,
             "receivedAt": self.received_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "event": self.event,
+            "event": jsonable(self.event),
         }
         if self.raw_value is not None:
             document["valueBase64"] = base64.b64encode(self.raw_value).decode()
@@ -82,4 +111,4 @@ class DeadLetter:
                 "partition": self.source_partition,
                 "offset": self.source_offset,
             }
-        return json.dumps(document, ensure_ascii=False, indent=2).encode()
+        return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False).encode()

@@ -52,8 +52,8 @@ def unwrap_stamp(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("[", "{"):
         try:
             value = json.loads(value)
-        except ValueError:
-            return value  # not JSON after all: validation reports the plain string
+        except (ValueError, RecursionError):
+            return value  # not JSON after all (or absurdly nested): validation reports the plain string
     if isinstance(value, list):
         return value[-1] if value else None
     return value

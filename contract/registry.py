@@ -58,30 +58,49 @@ def compile_schema(subject: str, schema_id: int, version: int, schema_str: str) 
 class SchemasById:
     """Writer schemas by their registry id, each fetched once (an id never changes its schema).
 
-    `get` returns None for an id the registry does not have (or that is not
-    Avro): the record's problem. Any other failure is raised: the registry's.
+    `get` returns None for an id that names no usable schema: the registry
+    does not have it, it is not Avro, or it does not compile. That is the
+    record's problem, and `why_not` says which. Any other failure is raised:
+    the registry's, to be waited out.
     """
 
     def __init__(self, client: SchemaRegistryClient) -> None:
         self._client = client
         self._known: dict[int, RegisteredSchema | None] = {}
+        self._why_not: dict[int, str] = {}
 
     def get(self, schema_id: int) -> RegisteredSchema | None:
         if schema_id not in self._known:
-            try:
-                schema = self._client.get_schema(schema_id)
-            except SchemaRegistryError as error:
-                if error.http_status_code != 404:
-                    raise
-                self._known[schema_id] = None
-            else:
-                avro = schema.schema_type in (None, "AVRO") and schema.schema_str is not None
-                self._known[schema_id] = compile_schema("", schema_id, 0, schema.schema_str or "") if avro else None
+            self._known[schema_id] = self._fetch(schema_id)
         return self._known[schema_id]
+
+    def why_not(self, schema_id: int) -> str:
+        return self._why_not.get(schema_id, f"schema id {schema_id} is usable")
+
+    def _fetch(self, schema_id: int) -> RegisteredSchema | None:
+        try:
+            schema = self._client.get_schema(schema_id)
+        except SchemaRegistryError as error:
+            if error.http_status_code != 404:
+                raise
+            self._why_not[schema_id] = f"unknown schema id {schema_id}"
+            return None
+        if schema.schema_type not in (None, "AVRO") or schema.schema_str is None:
+            self._why_not[schema_id] = f"schema id {schema_id} is {schema.schema_type}, not Avro"
+            return None
+        try:
+            return compile_schema("", schema_id, 0, schema.schema_str)
+        except Exception as error:  # fastavro and json raise many kinds on a schema they cannot read
+            self._why_not[schema_id] = f"schema id {schema_id} does not compile: {type(error).__name__}: {error}"
+            return None
 
 
 class LatestSchemas:
     """The latest registered version of each subject, refreshed after `ttl` seconds."""
+
+    # A fresh lookup still trusts a version this recent: a run of records no
+    # version can read must not become a run of registry requests.
+    FRESH_AFTER = 1.0
 
     def __init__(self, client: SchemaRegistryClient, ttl: float) -> None:
         self._client = client
@@ -89,14 +108,16 @@ class LatestSchemas:
         self._lock = threading.Lock()
         self._known: dict[str, tuple[float, RegisteredSchema]] = {}
 
-    def get(self, subject: str) -> RegisteredSchema:
+    def get(self, subject: str, *, fresh: bool = False) -> RegisteredSchema:
+        """The latest version; `fresh` looks it up now, whatever the TTL (a reader met a newer writer)."""
         now = time.monotonic()
+        ttl = min(self._ttl, self.FRESH_AFTER) if fresh else self._ttl
         known = self._known.get(subject)
-        if known is not None and now - known[0] < self._ttl:
+        if known is not None and now - known[0] < ttl:
             return known[1]
         with self._lock:
             known = self._known.get(subject)
-            if known is not None and now - known[0] < self._ttl:
+            if known is not None and now - known[0] < ttl:
                 return known[1]
             try:
                 latest = self._client.get_version(subject, "latest")

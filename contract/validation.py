@@ -4,7 +4,13 @@ Two layers (contract section 3):
 - the schema registered in the Schema Registry: every field present or
   defaulted, every value of its Avro type;
 - the rules the PostgreSQL sink needs, that Avro cannot say: UUIDs, an
-  ISO-8601 instant with an offset, a non-negative amplitude id.
+  ISO-8601 instant with an offset inside the accepted window, a
+  non-negative amplitude id, no NUL character in any text.
+
+The window of timestampStamp (contract section 7) is measured against `now`:
+the clock at the door, the record's publishTime in the stream, so a replay
+decides the same. It also bounds the months, hence the partitions, an event
+can create.
 
 Errors name the field by its path in the event (`data.amount`), all of them,
 so a producer can fix an event in one go.
@@ -14,8 +20,9 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contract.ids import message_id_uuid
@@ -23,6 +30,19 @@ from contract.ids import message_id_uuid
 INT32 = (-(1 << 31), (1 << 31) - 1)
 INT64 = (-(1 << 63), (1 << 63) - 1)
 MAX_ECHO = 60  # characters of a bad value quoted back in an error
+
+
+@dataclass(frozen=True)
+class TimestampWindow:
+    """Where timestampStamp may lie: not before `earliest`, at most `max_ahead` past now."""
+
+    earliest: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_ahead: timedelta = timedelta(days=1)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TimestampWindow:
+        """From EVENTS_EARLIEST_TIMESTAMP and EVENTS_MAX_SECONDS_AHEAD (any object with those attributes)."""
+        return cls(settings.EVENTS_EARLIEST_TIMESTAMP, timedelta(seconds=settings.EVENTS_MAX_SECONDS_AHEAD))
 
 
 @dataclass(frozen=True)
@@ -139,7 +159,7 @@ def _primitive_errors(value: Any, kind: str, path: str) -> list[FieldError]:
             return [FieldError(path, f"is out of range for an Avro {kind}: {value}")]
         ok = False
     elif kind in ("float", "double"):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
     elif kind == "string":
         ok = isinstance(value, str)
     elif kind == "bytes":
@@ -154,10 +174,57 @@ def _primitive_errors(value: Any, kind: str, path: str) -> list[FieldError]:
     return [FieldError(path, f"must be {expected}, got {type_name(value)} {echo(value)}")]
 
 
+def _finite(number: int | float) -> bool:
+    """A finite number that a double holds (a 400-digit integer is neither)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
 # --- Layer 2: what the PostgreSQL sink needs ----------------------------------
 
 
-def sink_errors(event: dict[str, Any]) -> list[FieldError]:
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every text in `value` (keys included), with its path; without recursion, whatever the depth."""
+    pending = [(value, path)]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{where}.{key}" if where else str(key)
+                yield child_path, str(key)
+                pending.append((child, child_path))
+        elif isinstance(item, list):
+            pending.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+
+
+def _instant_errors(timestamp: str, now: datetime, window: TimestampWindow) -> list[FieldError]:
+    field = "attributes.timestampStamp"
+    try:
+        instant = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return [FieldError(field, f"must be an ISO-8601 instant, got {echo(timestamp)}")]
+    if instant.tzinfo is None:
+        return [FieldError(field, f"must carry an offset (Z or +hh:mm), got {echo(timestamp)}")]
+    try:
+        instant = instant.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        return [FieldError(field, f"is outside the calendar once in UTC, got {echo(timestamp)}")]
+    if instant < window.earliest:
+        return [FieldError(field, f"must not be before {window.earliest.isoformat()}, got {echo(timestamp)}")]
+    latest = now.astimezone(UTC) + window.max_ahead
+    if instant > latest:
+        ahead = f"{window.max_ahead.total_seconds():g}s"
+        return [FieldError(field, f"must be at most {ahead} ahead of {now.isoformat()}, got {echo(timestamp)}")]
+    return []
+
+
+def sink_errors(
+    event: dict[str, Any], *, now: datetime | None = None, window: TimestampWindow = TimestampWindow()
+) -> list[FieldError]:
     """Rules beyond Avro's types, on an event that passed the schema.
 
     A rule applies to a field the registered schema has; should a later
@@ -170,19 +237,7 @@ def sink_errors(event: dict[str, Any]) -> list[FieldError]:
 
     timestamp = attributes.get("timestampStamp")
     if isinstance(timestamp, str):
-        try:
-            instant = datetime.fromisoformat(timestamp)
-        except ValueError:
-            errors.append(
-                FieldError("attributes.timestampStamp", f"must be an ISO-8601 instant, got {echo(timestamp)}")
-            )
-        else:
-            if instant.tzinfo is None:
-                errors.append(
-                    FieldError(
-                        "attributes.timestampStamp", f"must carry an offset (Z or +hh:mm), got {echo(timestamp)}"
-                    )
-                )
+        errors.extend(_instant_errors(timestamp, now or datetime.now(UTC), window))
 
     message_id = attributes.get("messageIdStamp")
     if isinstance(message_id, str):
@@ -207,13 +262,26 @@ def sink_errors(event: dict[str, Any]) -> list[FieldError]:
         value = attributes.get(name)
         if isinstance(value, str) and not value.strip():
             errors.append(FieldError(f"attributes.{name}", "must not be empty"))
+
+    for path, text in _strings(event, ""):
+        if "\x00" in text:
+            errors.append(FieldError(path, "must not contain the NUL character (PostgreSQL cannot store it)"))
     return errors
 
 
-def validate_event(event: dict[str, Any], schema: dict[str, Any]) -> None:
-    """Raise InvalidEvent naming every problem of a canonical event, or return."""
+def validate_event(
+    event: dict[str, Any],
+    schema: dict[str, Any],
+    *,
+    now: datetime | None = None,
+    window: TimestampWindow = TimestampWindow(),
+) -> None:
+    """Raise InvalidEvent naming every problem of a canonical event, or return.
+
+    `now` is when the event is judged (default: the clock) for the timestamp window.
+    """
     errors = schema_errors(event, schema, "")
     if not errors:
-        errors = sink_errors(event)
+        errors = sink_errors(event, now=now, window=window)
     if errors:
         raise InvalidEvent(errors)

@@ -28,7 +28,9 @@ def topic(logical_name: str) -> str:
 
 def kafka_config() -> KafkaConfig:
     # Read at each call: tests and `manage.py` options change the settings at run time.
-    return KafkaConfig(settings.KAFKA_BOOTSTRAP_SERVERS, dict(settings.KAFKA_CLIENT_OPTIONS))
+    return KafkaConfig(
+        settings.KAFKA_BOOTSTRAP_SERVERS, dict(settings.KAFKA_CLIENT_OPTIONS), settings.KAFKA_MESSAGE_MAX_BYTES
+    )
 
 
 def s3_config() -> S3Config:

@@ -17,13 +17,21 @@ class KafkaConfig:
     bootstrap_servers: str
     # Passed through to librdkafka as they are (security.protocol, sasl.*, ssl.*).
     client_options: dict[str, str] = field(default_factory=dict)
+    # The largest record a producer writes; the topics hold as much (max.message.bytes).
+    message_max_bytes: int = 2 * 1024 * 1024
 
     def _common(self, client_id: str) -> dict[str, Any]:
         return {"bootstrap.servers": self.bootstrap_servers, "client.id": client_id, **self.client_options}
 
     def producer(self, client_id: str, tuning: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """An idempotent producer that counts a record written once every in-sync replica has it."""
-        return {**self._common(client_id), "acks": "all", "enable.idempotence": True, **(tuning or {})}
+        return {
+            **self._common(client_id),
+            "acks": "all",
+            "enable.idempotence": True,
+            "message.max.bytes": self.message_max_bytes,
+            **(tuning or {}),
+        }
 
     def consumer(self, group_id: str, client_id: str, tuning: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A consumer that commits only what its owner commits, and starts at the earliest record."""

@@ -8,11 +8,14 @@
 #           (scripts/services.sh), creates the topics, registers the schemas,
 #           migrates the database and keeps its partitions ahead, serves the
 #           API with gunicorn on 127.0.0.1:$API_PORT (default 8000), and starts
-#           the Beam job (manage.py run_stream) in the background.
+#           the Beam job (manage.py run_stream --supervise: restarted with
+#           backoff whenever it exits on a failure) in the background. Returns
+#           once the API and the stream both report ready, or fails naming
+#           which is not, and why.
 #   down    stops the stream (SIGTERM: it finishes what it read) and the API,
 #           then the services (their data is kept).
 #   stop    stops the stream and the API only; the services keep running.
-#   status  what runs, and whether it answers.
+#   status  what runs, and whether each is ready (and if not, why).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$ROOT"
@@ -22,6 +25,8 @@ API_PID="$API_DIR/api.pid"
 API_URL="http://127.0.0.1:$API_PORT"
 STREAM_DIR="$STATE_DIR/stream"
 STREAM_PID="$STREAM_DIR/stream.pid"
+STREAM_URL="http://${STREAM_METRICS_ADDRESS:-127.0.0.1:9464}"
+READY_SECONDS="${HOLDED_READY_SECONDS:-120}"
 
 # The pid in FILE, if that process is alive and its command line has PATTERN.
 live_pid() {
@@ -75,10 +80,29 @@ stream_up() {
         return 0
     fi
     mkdir -p "$STREAM_DIR"
-    setsid nohup "$ROOT/.venv/bin/python" "$ROOT/manage.py" run_stream >>"$STREAM_DIR/stream.log" 2>&1 </dev/null &
+    setsid nohup "$ROOT/.venv/bin/python" "$ROOT/manage.py" run_stream --supervise \
+        >>"$STREAM_DIR/stream.log" 2>&1 </dev/null &
     echo $! >"$STREAM_PID"
-    sleep 2
-    stream_pid >/dev/null || { tail -n 30 "$STREAM_DIR/stream.log" >&2; die "the stream job exited (log: $STREAM_DIR/stream.log)"; }
+    # Ready: the source has polled Kafka and no service is being waited for.
+    local deadline=$((SECONDS + READY_SECONDS))
+    until curl -sf "$STREAM_URL/health/ready" >/dev/null; do
+        if ! stream_pid >/dev/null; then
+            tail -n 30 "$STREAM_DIR/stream.log" >&2
+            die "the stream job exited (log: $STREAM_DIR/stream.log)"
+        fi
+        if ((SECONDS > deadline)); then
+            tail -n 20 "$STREAM_DIR/stream.log" >&2
+            die "the stream is not ready after ${READY_SECONDS}s: $(curl -s "$STREAM_URL/health/ready" || echo "no answer on $STREAM_URL")"
+        fi
+        sleep 0.5
+    done
+}
+
+# "ready", or why not, as the process's /health/ready says.
+readiness() {
+    local url="$1" answer
+    answer="$(curl -s --max-time 5 "$url/health/ready")" || { echo "no answer on $url"; return 1; }
+    if curl -sf --max-time 5 "$url/health/ready" >/dev/null; then echo ready; else echo "not ready: $answer"; return 1; fi
 }
 
 case "${1:-}" in
@@ -92,7 +116,7 @@ case "${1:-}" in
         api_up
         stream_up
         log "platform up: POST $API_URL/collect  (docs: $API_URL/api/docs/, readiness: $API_URL/health/ready)"
-        log "stream: manage.py run_stream (pid $(stream_pid)), log $STREAM_DIR/stream.log"
+        log "stream ready: manage.py run_stream --supervise (pid $(stream_pid)), log $STREAM_DIR/stream.log"
         ;;
     down | stop)
         # The stream first: on SIGTERM it writes and commits what it read.
@@ -103,14 +127,16 @@ case "${1:-}" in
     status)
         rc=0
         bash scripts/services.sh status || rc=1
-        if pid="$(api_pid)" && curl -sf "$API_URL/health/ready" >/dev/null; then
-            printf '%-9s %s\n' api "ready (pid $pid, $API_URL)"
+        if pid="$(api_pid)"; then
+            state="$(readiness "$API_URL")" || rc=1
+            printf '%-9s %s\n' api "$state (pid $pid, $API_URL, log $API_DIR/api.log)"
         else
-            printf '%-9s %s\n' api "not ready"
+            printf '%-9s %s\n' api "stopped"
             rc=1
         fi
         if pid="$(stream_pid)"; then
-            printf '%-9s %s\n' stream "running (pid $pid, log $STREAM_DIR/stream.log)"
+            state="$(readiness "$STREAM_URL")" || rc=1
+            printf '%-9s %s\n' stream "$state (supervisor pid $pid, $STREAM_URL/metrics, log $STREAM_DIR/stream.log)"
         else
             printf '%-9s %s\n' stream "stopped"
             rc=1

@@ -261,7 +261,8 @@ PG_DATA="$PG_HOME/data"
 
 # initdb refuses root, so as root the cluster belongs to the postgres user.
 as_pg() {
-    if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+    # From / : the postgres user may not be allowed into the current folder.
+    if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 postgres_install() {

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.registry import RegistryConfig
+from contract.validation import TimestampWindow
 from integrations.kafka import KafkaConfig
 from integrations.s3 import S3Config
 from streaming.retry import RetryPolicy
@@ -29,6 +30,7 @@ class StreamConfig:
     dead_letter_topic: str
     enriched_subject: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timestamp_window: TimestampWindow = field(default_factory=TimestampWindow)
     # A bundle of the source: at most this many records, or this many seconds.
     max_records_per_poll: int = 5000
     poll_seconds: float = 0.25
@@ -58,6 +60,7 @@ class StreamConfig:
             "dead_letter_topic": settings.KAFKA_TOPICS["dead_letter"],
             "enriched_subject": settings.STREAM_ENRICHED_SUBJECT,
             "retry": RetryPolicy(settings.STREAM_RETRY_FIRST_SECONDS, settings.STREAM_RETRY_MAX_SECONDS),
+            "timestamp_window": TimestampWindow.from_settings(settings),
             "postgres_batch_size": settings.STREAM_POSTGRES_BATCH_SIZE,
             "max_records_per_poll": settings.STREAM_MAX_RECORDS_PER_POLL,
             "s3_concurrency": settings.STREAM_S3_CONCURRENCY,

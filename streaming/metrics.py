@@ -6,7 +6,11 @@ Declared on a registry of the stream's own: the API's metrics
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from streaming.supervisor import RESTARTS_ENV
 
 REGISTRY = CollectorRegistry()
 
@@ -30,3 +34,10 @@ STREAM_RETRIES = Counter(
 STREAM_DEAD_LETTERS = Counter(
     "holded_stream_dead_letters_total", "Records dead-lettered by the stream.", registry=REGISTRY
 )
+STREAM_RESTARTS = Counter(
+    "holded_stream_restarts_total",
+    "Times the supervisor (run_stream --supervise) restarted the job after it exited.",
+    registry=REGISTRY,
+)
+# This process is the supervisor's nth start: the restarts before it, carried over.
+STREAM_RESTARTS.inc(int(os.environ.get(RESTARTS_ENV) or 0))

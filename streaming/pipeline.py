@@ -4,13 +4,15 @@ Written against Beam's model only (no runner internals): the same pipeline
 runs on Flink or Dataflow by changing --runner. What the local DirectRunner
 needs lives in streaming/launcher.py.
 
-    ReadFromKafka ─▶ Decode ─▶ Enrich ─┬▶ WriteToS3
-                       │         │     └▶ WriteToPostgres
+    ReadFromKafka ─▶ Decode ─▶ Enrich ─▶ WriteToPostgres ─▶ WriteToS3
+                       │         │            │
                        ▼         ▼            ▼
                   (each stage's rejected output) ─▶ WriteDeadLetters
 
-Nothing that groups follows the source, and no Flatten: every step is a
-ParDo fused with it, so records flow continuously, each sink (dead letters
+Every record ends in exactly one place: the S3 sink writes only what
+PostgreSQL holds, so a row PostgreSQL refuses is a dead letter and nothing
+else. Nothing that groups follows the source, and no Flatten: every step is
+a ParDo fused with it, so records flow continuously, each sink (dead letters
 included) flushes in finish_bundle, and the source commits offsets after
 that, in its bundle finalizer.
 """
@@ -34,8 +36,8 @@ def build(pipeline: beam.Pipeline, config: StreamConfig) -> None:
     decoded = records | "Decode" >> Decode(config)
     enriched = decoded.decoded | "Enrich" >> Enrich(config)
 
-    _ = enriched.enriched | "WriteToS3" >> WriteToS3(config)
     written = enriched.enriched | "WriteToPostgres" >> WriteToPostgres(config)
+    _ = written.written | "WriteToS3" >> WriteToS3(config)
 
     for stage, rejected in (("Decode", decoded), ("Enrich", enriched), ("WriteToPostgres", written)):
         _ = rejected[REJECTED] | f"DeadLetters{stage}" >> WriteDeadLetters(config)

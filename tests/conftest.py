@@ -23,6 +23,9 @@ from collector.schema import latest_schemas
 from integrations.clients import kafka_config, registry_client
 from tests.support.lanes import RAW_SCHEMA, Lane, StreamLane, unique_name
 
+# As topics/main-topics creates the real ones.
+TOPIC_CONFIG = {"max.message.bytes": str(settings.KAFKA_MESSAGE_MAX_BYTES)}
+
 
 def _answers(host: str, port: int) -> bool:
     try:
@@ -70,8 +73,8 @@ def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
     events_topic, dead_letter_topic = unique_name("events.raw"), unique_name("events.dead.letter")
     futures = kafka_admin.create_topics(
         [
-            NewTopic(events_topic, 1, 1, config={"message.timestamp.type": "LogAppendTime"}),
-            NewTopic(dead_letter_topic, 1, 1),
+            NewTopic(events_topic, 1, 1, config={**TOPIC_CONFIG, "message.timestamp.type": "LogAppendTime"}),
+            NewTopic(dead_letter_topic, 1, 1, config=TOPIC_CONFIG),
         ]
     )
     for future in futures.values():

@@ -17,6 +17,8 @@ COLLECT_REQUIRE_API_KEY = PRODUCTION or env.boolean("COLLECT_REQUIRE_API_KEY", F
 # Request-level limits (413 beyond them). The body limit also applies after gzip.
 COLLECT_MAX_BODY_BYTES = env.integer("COLLECT_MAX_BODY_BYTES", 1024 * 1024)
 COLLECT_MAX_EVENTS = env.integer("COLLECT_MAX_EVENTS", 1000)
+# Levels of arrays and objects a body may nest (an event needs 4; 400 for a 400 beyond it).
+COLLECT_MAX_JSON_DEPTH = env.integer("COLLECT_MAX_JSON_DEPTH", 64)
 # DRF rate, such as "100/second" or "6000/minute", per client address and per
 # API process; empty for no throttling (429 beyond it).
 COLLECT_THROTTLE_RATE = env.string("COLLECT_THROTTLE_RATE", "")

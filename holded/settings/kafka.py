@@ -27,4 +27,10 @@ KAFKA_TOPICS = {
 # How long a request waits for Kafka to acknowledge its package before 503.
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env.number("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10.0)
 KAFKA_LINGER_MS = env.integer("KAFKA_LINGER_MS", 5)
+# The largest record a producer of the project writes (librdkafka's
+# message.max.bytes). Topics are created with the same max.message.bytes
+# (topics/main-topics). It must hold a dead letter of the largest body
+# (COLLECT_MAX_BODY_BYTES) with its headers: 2 MiB for a 1 MiB body. An event
+# whose record would be larger is rejected, naming this limit.
+KAFKA_MESSAGE_MAX_BYTES = env.integer("KAFKA_MESSAGE_MAX_BYTES", 2 * 1024 * 1024)
 KAFKA_COMPRESSION_TYPE = env.string("KAFKA_COMPRESSION_TYPE", "lz4")

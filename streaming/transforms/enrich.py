@@ -1,4 +1,8 @@
-"""Enrich: add metadata {correlationId, publishTime, schemaId}, then check the enriched schema."""
+"""Enrich: add metadata {correlationId, publishTime, schemaId}, then check the enriched schema.
+
+A record that fails, for a reason of its own or one unforeseen, goes to the
+rejected output with why: one hostile record never stops the job.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from contract.registry import LatestSchemas, SchemaUnavailable
 from contract.validation import schema_errors
 from streaming.config import StreamConfig
 from streaming.records import REJECTED, Decoded, Enriched, Rejected
+from streaming.retry import StoppedDuringOutage
 
 
 class EnrichFn(beam.DoFn):
@@ -25,6 +30,15 @@ class EnrichFn(beam.DoFn):
         self._schemas = LatestSchemas(self._config.registry.client(), self._config.registry.cache_seconds)
 
     def process(self, decoded: Decoded) -> Iterator[Any]:
+        try:
+            yield self.enrich(decoded)
+        except StoppedDuringOutage:
+            raise  # a service is down and a stop was asked: the bundle fails, nothing is committed
+        except Exception as error:  # a fault of this record, whatever it is, never stops the job
+            message = f"enrich: {type(error).__name__}: {error}"
+            yield pvalue.TaggedOutput(REJECTED, Rejected(decoded.record, message, decoded.event))
+
+    def enrich(self, decoded: Decoded) -> Enriched | pvalue.TaggedOutput[str, Rejected]:
         record = decoded.record
         enriched = enrich(
             decoded.event,
@@ -41,10 +55,10 @@ class EnrichFn(beam.DoFn):
         errors = schema_errors(enriched, schema.definition, "")
         if errors:
             message = "enriched event: " + "; ".join(str(error) for error in errors)
-            yield pvalue.TaggedOutput(REJECTED, Rejected(record, message, decoded.event))
-            return
-        body = json.dumps(enriched, ensure_ascii=False, separators=(",", ":")).encode()
-        yield Enriched(record, decoded.correlation_id, enriched, body, s3_key(enriched))
+            return pvalue.TaggedOutput(REJECTED, Rejected(record, message, decoded.event))
+        # allow_nan=False: NaN and Infinity are not JSON, and neither sink could read them back.
+        body = json.dumps(enriched, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return Enriched(record, decoded.correlation_id, enriched, body, s3_key(enriched))
 
 
 class Enrich(beam.PTransform[Any, Any]):

@@ -155,8 +155,11 @@ class _ReadPartition(beam.DoFn):
             error = message.error()
             if error is not None:
                 if error.code() != KafkaError._PARTITION_EOF:
+                    # The consumer reconnects by itself; meanwhile readiness names Kafka.
+                    lifecycle.note_failing("kafka", f"reading {topic}[{partition}]: {error.str()}")
                     logger.warning("reading %s[%s]: %s", topic, partition, error)
                 continue
+            lifecycle.note_recovered("kafka")
             offset = message.offset()
             if offset is None or not tracker.try_claim(offset):
                 return

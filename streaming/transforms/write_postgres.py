@@ -3,11 +3,19 @@
 `INSERT ... ON CONFLICT DO NOTHING` against the unique index on
 (message_id_stamp, timestamp_stamp): a replay inserts nothing twice. The
 partition of every month a batch touches is created first, so no row waits
-in the DEFAULT partition. A database that does not answer is retried with
-backoff (the stream waits; nothing is skipped). A row PostgreSQL refuses for
-a reason of its own (a NUL character in a text, say) is found by inserting
-the batch row by row, and only that row goes to the rejected output, which
-the pipeline sends to the dead letter in the same bundle.
+in the DEFAULT partition.
+
+An error is sorted by its SQLSTATE. A data error (class 22, such as a value
+out of range) or an integrity error (class 23) is the row's fault: the batch
+is inserted again row by row, and each refused row goes to the rejected
+output, which the pipeline sends to the dead letter in the same bundle. So
+does a row the driver cannot even send. Anything else (the server down or
+restarting, a lost connection, a permission taken away, a read-only replica)
+is the database's fault: retried with backoff on a new connection, the
+stream waits and nothing is skipped.
+
+The events PostgreSQL holds are the main output: the S3 sink writes only
+those, so an event is never in the bucket without its row.
 """
 
 from __future__ import annotations
@@ -36,10 +44,27 @@ from streaming.records import REJECTED, Enriched, Rejected, log_packages
 
 logger = logging.getLogger(__name__)
 
-# What a database outage looks like to psycopg2 (as opposed to a refused row).
-TRANSIENT = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# SQLSTATE classes that are the row's fault: data exception, integrity constraint violation.
+ROW_FAULT_CLASSES = ("22", "23")
 
 psycopg2.extras.register_uuid()
+
+
+class DatabaseUnavailable(Exception):
+    """PostgreSQL failed for a reason of its own (not the row's): to be retried."""
+
+
+def is_row_fault(error: Exception) -> bool:
+    """Is this the row's fault (refuse it) rather than the database's (wait and retry)?"""
+    if isinstance(error, psycopg2.Error):
+        # psycopg2 raises DataError for class 22 and IntegrityError for class 23.
+        by_class = isinstance(error, (psycopg2.DataError, psycopg2.IntegrityError))
+        return by_class or (error.pgcode or "")[:2] in ROW_FAULT_CLASSES
+    # What psycopg2 refuses before sending: a NUL character in a text, a value it cannot adapt.
+    return isinstance(error, (ValueError, TypeError, OverflowError))
+
+
+Batch = list[tuple[tuple[Any, ...], Enriched]]
 
 
 class _WriteToPostgresFn(beam.DoFn):
@@ -51,28 +76,36 @@ class _WriteToPostgresFn(beam.DoFn):
         self._months: set[date] = set()
 
     def start_bundle(self) -> None:
-        self._batch: list[tuple[tuple[Any, ...], Enriched]] = []
-        self._refused: list[Rejected] = []
+        self._batch: Batch = []
+        self._done: list[Any] = []  # written events and refused rows, to emit
 
     def process(self, event: Enriched) -> Iterator[Any]:
-        self._batch.append((row_of(event.event, event.body.decode()), event))
+        try:
+            row = row_of(event.event, event.body.decode())
+        except Exception as error:  # the row cannot even be made: the record's fault
+            yield pvalue.TaggedOutput(REJECTED, Rejected(event.record, f"postgres row: {error}", event.event))
+            return
+        self._batch.append((row, event))
         if len(self._batch) >= self._config.postgres_batch_size:
             self._flush()
-        yield from self._emit_refused(lambda rejected: rejected)
+            yield from self._emit(lambda value: value)
 
     def finish_bundle(self) -> Iterator[Any]:
         self._flush()
         # Outside process() an output needs its window: the stream has only the global one.
-        yield from self._emit_refused(lambda rejected: WindowedValue(rejected, MIN_TIMESTAMP, (GlobalWindow(),)))
+        yield from self._emit(lambda value: WindowedValue(value, MIN_TIMESTAMP, (GlobalWindow(),)))
 
-    def _emit_refused(self, wrap: Callable[[Rejected], Any]) -> Iterator[Any]:
-        refused, self._refused = self._refused, []
-        for rejected in refused:
-            yield pvalue.TaggedOutput(REJECTED, wrap(rejected))
+    def _emit(self, wrap: Callable[[Any], Any]) -> Iterator[Any]:
+        done, self._done = self._done, []
+        for item in done:
+            yield pvalue.TaggedOutput(REJECTED, wrap(item)) if isinstance(item, Rejected) else wrap(item)
 
     def _connect(self) -> Any:
         if self._connection is None or self._connection.closed:
-            self._connection = psycopg2.connect(**self._config.postgres_dsn)
+            try:
+                self._connection = psycopg2.connect(**self._config.postgres_dsn)
+            except psycopg2.Error as error:
+                raise DatabaseUnavailable(f"cannot connect: {error}".strip()) from error
         return self._connection
 
     def _disconnect(self) -> None:
@@ -83,57 +116,72 @@ class _WriteToPostgresFn(beam.DoFn):
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
-        if batch:
-            started = time.monotonic()
-            refused = self._config.retry.run(
-                lambda: self._insert(batch),
-                what=f"inserting {len(batch)} rows into PostgreSQL",
-                service="postgres",
-                transient=TRANSIENT,
-                on_retry=self._disconnect,
-            )
-            self._refused.extend(refused)
-            STREAM_SINK_SECONDS.labels("postgres").observe(time.monotonic() - started)
-            STREAM_WRITTEN.labels("postgres").inc(len(batch) - len(refused))
-            log_packages(logger, "postgres", [event for _, event in batch])
+        if not batch:
+            return
+        started = time.monotonic()
+        refused = self._config.retry.run(
+            lambda: self._insert(batch),
+            what=f"inserting {len(batch)} rows into PostgreSQL",
+            service="postgres",
+            transient=(DatabaseUnavailable,),
+            on_retry=self._disconnect,
+        )
+        refused_events = {id(rejected.record) for rejected in refused}
+        written = [event for _, event in batch if id(event.record) not in refused_events]
+        self._done.extend(written)
+        self._done.extend(refused)
+        STREAM_SINK_SECONDS.labels("postgres").observe(time.monotonic() - started)
+        STREAM_WRITTEN.labels("postgres").inc(len(written))
+        log_packages(logger, "postgres", written)
 
-    def _insert(self, batch: list[tuple[tuple[Any, ...], Enriched]]) -> list[Rejected]:
+    def _insert(self, batch: Batch) -> list[Rejected]:
         """Insert the batch; the rows PostgreSQL refused, each for a reason of its own."""
         connection = self._connect()
         rows = [row for row, _ in batch]
-        with connection.cursor() as cursor:
-            months = {month_start(row[0]) for row in rows} - self._months
-            if months:
-                ensure_partitions(cursor, sorted(months))
-                connection.commit()
-                self._months |= months
-            try:
-                psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=len(rows))
-                connection.commit()
+        try:
+            with connection.cursor() as cursor:
+                months = {month_start(row[0]) for row in rows} - self._months
+                if months:
+                    ensure_partitions(cursor, sorted(months))
+                    connection.commit()
+                    self._months |= months
+                self._execute(connection, cursor, rows)
                 return []
-            except TRANSIENT:
-                raise
-            except psycopg2.Error as error:
-                connection.rollback()
-                logger.warning("a batch of %s rows was refused (%s); inserting row by row", len(rows), error)
-            refused = []
+        except Exception as error:
+            self._rollback(connection)
+            if not is_row_fault(error):
+                raise DatabaseUnavailable(f"{type(error).__name__}: {error}".strip()) from error
+            logger.warning("a batch of %s rows was refused (%s); inserting row by row", len(rows), error)
+        refused = []
+        with connection.cursor() as cursor:
             for row, event in batch:
                 try:
-                    psycopg2.extras.execute_values(cursor, INSERT, [row])
-                    connection.commit()
-                except TRANSIENT:
-                    raise
-                except psycopg2.Error as error:
-                    connection.rollback()
-                    refused.append(Rejected(event.record, f"PostgreSQL refused the row: {error}".strip(), event.event))
-            return refused
+                    self._execute(connection, cursor, [row])
+                except Exception as error:
+                    self._rollback(connection)
+                    if not is_row_fault(error):
+                        raise DatabaseUnavailable(f"{type(error).__name__}: {error}".strip()) from error
+                    message = f"PostgreSQL refused the row: {getattr(error, 'pgcode', None) or type(error).__name__}"
+                    refused.append(Rejected(event.record, f"{message}: {error}".strip(), event.event))
+        return refused
+
+    @staticmethod
+    def _execute(connection: Any, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=len(rows))
+        connection.commit()
+
+    @staticmethod
+    def _rollback(connection: Any) -> None:
+        with contextlib.suppress(psycopg2.Error):
+            connection.rollback()
 
     def teardown(self) -> None:
         self._disconnect()
 
 
 class WriteToPostgres(beam.PTransform[Any, Any]):
-    """Enriched -> rows of `events`; the rows PostgreSQL refuses as Rejected (output "rejected")."""
+    """Enriched -> rows of `events`: the events written (main output "written") and the rows
+    PostgreSQL refused (output "rejected")."""
 
     def __init__(self, config: StreamConfig) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""WriteToS3: each enriched event as one JSON object at a deterministic key.
+"""WriteToS3: each enriched event PostgreSQL holds as one JSON object at a deterministic key.
 
 `enriched/dt=YYYY-MM-DD/<correlationId>.json` (the date of timestampStamp),
 so a replay overwrites the same object. Puts (integrations/s3_writer.py: a third

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from contract.ids import package_id_of, package_range
 from integrations.clients import s3_client
-from tests.support.factories import ACCOUNT_ID, USER_ID, brief_event, messenger_event
+from tests.support.factories import ACCOUNT_ID, TIMESTAMP, USER_ID, brief_event, messenger_event
 from tests.support.kafka import header_map, read_topic, topic_size
 from tests.support.lanes import RAW_SCHEMA, Lane
 
@@ -154,6 +154,67 @@ def test_request_faults_get_a_clear_4xx_and_produce_nothing(
     assert response.json()["detail"]
     assert topic_size(lane.events_topic) == 0
     assert topic_size(lane.dead_letter_topic) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests more than 64 levels"),
+        (b'[{"data": {"id": "x", "amount": 1e400}}]', "too large for a double"),
+        (b'[{"data": {"id": "x", "amount": Infinity}}]', "Infinity is not valid JSON"),
+    ],
+)
+def test_hostile_json_is_a_400_not_a_500(client: APIClient, lane: Lane, body: bytes, detail: str) -> None:
+    response = client.post("/collect", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert detail in response.json()["detail"]
+    assert topic_size(lane.events_topic) == 0
+
+
+def test_hostile_values_are_rejected_per_event_naming_the_field(client: APIClient, lane: Lane) -> None:
+    huge = brief_event()
+    huge["data"]["amount"] = 10**400
+    edge = brief_event(attributes={TIMESTAMP: "0001-01-01T00:00:00+01:00"})
+    nul = brief_event(attributes={"type": "invoice\u0000created"})
+
+    body = post(client, [huge, edge, nul, brief_event()]).json()
+
+    assert [e["status"] for e in body["events"]] == ["rejected", "rejected", "rejected", "accepted"]
+    assert body["events"][0]["error"].startswith("data.amount: must be a number")
+    assert "attributes.timestampStamp: is outside the calendar" in body["events"][1]["error"]
+    assert "attributes.type: must not contain the NUL character" in body["events"][2]["error"]
+    letters = read_topic(lane.dead_letter_topic, expected=3)
+    assert json.loads(letters[0].value() or b"")["data"]["amount"] == 10**400  # as received, digits and all
+
+
+def test_an_event_of_almost_a_megabyte_is_accepted(client: APIClient, lane: Lane) -> None:
+    # The body limit (1 MiB) is below a Kafka record's (2 MiB): a large event is not a 503 for ever.
+    event = brief_event()
+    event["data"]["id"] = "x" * 1_000_000
+
+    body = post(client, [event]).json()
+
+    assert body["accepted"] == 1
+    assert len(read_topic(lane.events_topic, expected=1)[0].value() or b"") > 1_000_000
+
+
+def test_an_event_larger_than_a_kafka_record_is_rejected_naming_the_limit(
+    client: APIClient, lane: Lane, settings: SettingsWrapper, fresh_producer: None
+) -> None:
+    settings.KAFKA_MESSAGE_MAX_BYTES = 20_000
+    event = brief_event()
+    event["data"]["id"] = "x" * 30_000
+
+    body = post(client, [event, brief_event()]).json()
+
+    assert [e["status"] for e in body["events"]] == ["rejected", "accepted"]
+    assert "a Kafka record holds at most 20000 bytes (KAFKA_MESSAGE_MAX_BYTES)" in body["events"][0]["error"]
+    (letter,) = read_topic(lane.dead_letter_topic, expected=1)
+    headers = header_map(letter)
+    assert int(headers["truncated"]) > 30_000  # the dead letter says it was cut to fit
+    assert len(letter.value() or b"") < 20_000
 
 
 def test_an_unknown_content_encoding_is_415(client: APIClient, lane: Lane) -> None:

@@ -12,7 +12,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.exceptions import ParseError
 
 from collector.errors import PayloadTooLarge, UnsupportedContentEncoding
-from collector.parsers import EventsJSONParser, gunzip
+from collector.parsers import EventsJSONParser, depth_of, gunzip
 
 
 def parse(body: bytes, **meta: str) -> Any:
@@ -60,3 +60,22 @@ def test_the_parser_refuses_a_body_over_the_limit(settings: SettingsWrapper) -> 
 
     with pytest.raises(PayloadTooLarge, match="larger than 10 bytes"):
         parse(b"[" + b"1," * 20 + b"1]")
+
+
+def test_a_number_no_double_holds_is_refused() -> None:
+    with pytest.raises(ParseError, match="too large for a double"):
+        parse(b'[{"data": {"amount": 1e400}}]')
+
+
+def test_a_huge_integer_is_parsed_for_validation_to_refuse() -> None:
+    assert parse(b"[" + b"9" * 400 + b"]") == [int("9" * 400)]
+
+
+@pytest.mark.parametrize("depth", [65, 5_000, 200_000])
+def test_deep_nesting_is_refused(depth: int) -> None:
+    with pytest.raises(ParseError, match="nests more than 64 levels"):
+        parse(b"[" * depth + b"]" * depth)
+
+
+def test_nesting_within_the_limit_is_parsed() -> None:
+    assert depth_of(parse(b"[" * 64 + b"]" * 64)) == 64

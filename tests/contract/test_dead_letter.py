@@ -67,3 +67,26 @@ def test_the_same_dead_letter_has_the_same_key() -> None:
     # A second write of it (a replay) overwrites the first.
     assert object_key(date(2024, 1, 2), CORRELATION) == object_key(date(2024, 1, 2), str(CORRELATION))
     assert object_key(date(2024, 1, 2), uuid.UUID(int=1)) != object_key(date(2024, 1, 3), uuid.UUID(int=1))
+
+
+def test_what_json_cannot_hold_becomes_a_string() -> None:
+    # An event the stream decoded may hold a NaN double or Avro bytes: the letter is still JSON.
+    event = {"data": {"amount": float("nan"), "big": float("-inf"), "blob": b"\x00\x01"}}
+    letter = DeadLetter(event, "data.amount: must be a number", "stream", CORRELATION, PACKAGE, MADE)
+
+    assert json.loads(letter.value()) == {"data": {"amount": "NaN", "big": "-Infinity", "blob": "AAE="}}
+    assert json.loads(letter.object_body())["event"]["data"]["amount"] == "NaN"
+
+
+def test_a_record_too_large_for_kafka_is_cut_and_says_so() -> None:
+    event = {"data": {"id": "x" * 5000}}
+    letter = DeadLetter(event, "event: too large", "collect", CORRELATION, PACKAGE, MADE)
+
+    whole, headers = letter.record(max_bytes=100_000)
+    assert whole == letter.value()
+    assert "truncated" not in dict(headers)
+
+    cut, headers = letter.record(max_bytes=3000)
+    assert len(cut) < 3000
+    assert whole.startswith(cut)
+    assert dict(headers)["truncated"] == str(len(whole)).encode()

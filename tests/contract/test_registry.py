@@ -130,3 +130,36 @@ def test_a_subject_holding_another_format_is_refused() -> None:
 
     with pytest.raises(SchemaUnavailable, match="does not hold an Avro schema"):
         LatestSchemas(client(registry), ttl=0).get("p")
+
+
+def test_a_schema_that_does_not_compile_is_the_record_s_problem() -> None:
+    registry = StandInRegistry()
+    registry.by_id[3] = Stored('{"type": "record", "name": "Broken", "fields": [{"name": "a", "type": "nothing"}]}')
+    schemas = SchemasById(client(registry))
+
+    assert schemas.get(3) is None
+    assert schemas.why_not(3).startswith("schema id 3 does not compile")
+    assert schemas.get(99) is None
+    assert schemas.why_not(99) == "unknown schema id 99"
+
+
+def test_a_fresh_lookup_ignores_the_ttl() -> None:
+    registry = StandInRegistry()
+    latest = LatestSchemas(client(registry), ttl=60)
+    latest.FRESH_AFTER = 0.0
+    latest.get("s")
+    registry.latest["s"] = Version(3, 2, Stored(SCHEMA))
+
+    assert latest.get("s").schema_id == 1
+    assert latest.get("s", fresh=True).schema_id == 3
+
+
+def test_fresh_lookups_are_spaced_out() -> None:
+    registry = StandInRegistry()
+    latest = LatestSchemas(client(registry), ttl=60)
+    latest.get("s")
+
+    for _ in range(100):
+        latest.get("s", fresh=True)
+
+    assert registry.calls == 1  # within FRESH_AFTER of the last lookup

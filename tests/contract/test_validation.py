@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from contract.validation import InvalidEvent, schema_errors, validate_event
+from contract.validation import InvalidEvent, TimestampWindow, schema_errors, validate_event
 from tests.support.factories import canonical_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,3 +133,46 @@ def test_a_schema_with_a_new_optional_field_is_followed() -> None:
     assert [str(error) for error in schema_errors(event, schema, "")] == [
         "data.currency: must be a string, got a number 5"
     ]
+
+
+# --- Hostile values: each a clear error, never an exception --------------------
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        ("0001-01-01T00:00:00+01:00", "is outside the calendar once in UTC"),
+        ("9999-12-31T23:59:59-01:00", "is outside the calendar once in UTC"),
+        ("1999-12-31T23:59:59+00:00", "must not be before 2000-01-01T00:00:00+00:00"),
+        ("2999-01-01T00:00:00+00:00", "must be at most 86400s ahead of"),
+    ],
+)
+def test_a_timestamp_outside_the_window_is_refused(timestamp: str, expected: str) -> None:
+    assert expected in errors_of(canonical_event(timestampStamp=timestamp))
+
+
+def test_the_window_is_measured_against_the_given_instant() -> None:
+    # The stream judges against the record's publishTime: a replay years later decides the same.
+    event = canonical_event(timestampStamp="2024-03-05T10:12:35+00:00")
+    published = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
+
+    validate_event(event, SCHEMA, now=published)  # 12 minutes ahead: within a day
+    with pytest.raises(InvalidEvent, match="ahead of"):
+        validate_event(event, SCHEMA, now=published, window=TimestampWindow(max_ahead=timedelta(minutes=5)))
+
+
+def test_a_number_too_large_for_a_double_is_refused() -> None:
+    event = canonical_event()
+    event["data"]["amount"] = 10**400
+
+    assert "data.amount: must be a number" in errors_of(event)
+
+
+def test_a_nul_character_anywhere_is_refused_naming_where() -> None:
+    event = canonical_event(type="invoice\x00created")
+    event["data"]["id"] = "a\x00b"
+
+    message = errors_of(event)
+
+    assert "attributes.type: must not contain the NUL character" in message
+    assert "data.id: must not contain the NUL character" in message

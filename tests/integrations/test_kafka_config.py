@@ -16,6 +16,7 @@ def test_a_producer_is_idempotent_and_waits_for_every_replica() -> None:
         **TLS,
         "acks": "all",
         "enable.idempotence": True,
+        "message.max.bytes": 2 * 1024 * 1024,
         "linger.ms": 5,
     }
 

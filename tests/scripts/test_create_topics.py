@@ -112,4 +112,7 @@ def test_the_project_topics_file_declares_the_kits_topics() -> None:
         for line in (root / "topics" / "main-topics").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert lines == ["events.raw,1,1,message.timestamp.type=LogAppendTime", "events.dead.letter,1,1"]
+    assert lines == [
+        "events.raw,1,1,message.timestamp.type=LogAppendTime,max.message.bytes=2097152",
+        "events.dead.letter,1,1,max.message.bytes=2097152",
+    ]

@@ -106,7 +106,7 @@ def test_poison_records_go_to_the_dead_letter_without_stopping_the_job(stream_la
         errors.append(headers["error"])
     assert errors[0] == "unknown magic byte 7 (expected 0)"
     assert errors[1] == f"unknown schema id {0x7FFFFFF0}"
-    assert errors[2].startswith(f"cannot decode with schema id {stream_lane.schema_id}")
+    assert errors[2].startswith(f"cannot read schema id {stream_lane.schema_id} as {stream_lane.subject} version 1")
     assert errors[3].startswith("the record has no correlationId")
     assert committed_offset(stream_lane) == 6
 

@@ -44,3 +44,22 @@ def topic_size(topic: str) -> int:
         return int(high - low)
     finally:
         consumer.close()
+
+
+def read_all(topic: str) -> list[Message]:
+    """Every record of partition 0 of `topic`, up to its end as of now."""
+    consumer = Consumer(kafka_config().consumer(f"test-{uuid.uuid4()}", "tests"))
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        consumer.assign([TopicPartition(topic, 0, low)])
+        records: list[Message] = []
+        position = low
+        deadline = time.monotonic() + 30
+        while position < high and time.monotonic() < deadline:
+            record = consumer.poll(0.5)
+            if record is not None and record.error() is None:
+                records.append(record)
+                position = int(record.offset() or 0) + 1
+        return records
+    finally:
+        consumer.close()

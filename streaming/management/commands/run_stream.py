@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integrations.clients import kafka_config
-from integrations.kafka import KafkaConfig
 from streaming.config import StreamConfig
 from streaming.launcher import run
+from streaming.supervisor import describe, supervise
 
 
 class Command(BaseCommand):
@@ -36,15 +39,27 @@ class Command(BaseCommand):
         parser.add_argument("--max-records", type=int, help="stop after reading this many records")
         parser.add_argument("--idle-timeout", type=float, help="stop after this many seconds without a record")
         parser.add_argument(
+            "--supervise",
+            action="store_true",
+            help="run the job in a child process and restart it, with backoff, whenever it exits on a failure",
+        )
+        parser.add_argument(
             "--beam-args",
             default="",
             help='Beam pipeline options, e.g. "--runner=FlinkRunner --flink_master=host:8081"',
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["supervise"]:
+            # The same command, without --supervise, as the child.
+            child = [sys.executable, os.path.abspath(sys.argv[0]), *[a for a in sys.argv[1:] if a != "--supervise"]]
+            code = supervise(child)
+            if code != 0:
+                raise CommandError(f"the stream ended with {describe(code)}")
+            return
         kafka = None
         if options["bootstrap_servers"]:
-            kafka = KafkaConfig(options["bootstrap_servers"], kafka_config().client_options)
+            kafka = replace(kafka_config(), bootstrap_servers=options["bootstrap_servers"])
         config = StreamConfig.from_settings(
             settings,
             kafka=kafka,

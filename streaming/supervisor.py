@@ -1,0 +1,90 @@
+"""Never silently dead: `run_stream --supervise` runs the job in a child process and restarts it.
+
+The job exits when something it cannot ride out happens (an error escaping
+the runner, the process killed, memory exhausted). The supervisor starts it
+again, after 1 s, then twice as long after each exit up to a minute; a run
+that lasted five minutes resets the wait. Each restart is logged and counted:
+the child is told how many came before it and reports them as
+`holded_stream_restarts_total`. SIGTERM and SIGINT are passed to the child,
+which writes and commits what it read, and the supervisor exits with it. A
+job that ends by itself (exit 0: a record limit or an idle timeout) is not
+restarted. Should the supervisor itself be killed, the child gets SIGTERM
+(Linux's parent-death signal), so no job is left running unsupervised.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# How many times the supervisor restarted the job before this run (read by streaming/metrics.py).
+RESTARTS_ENV = "HOLDED_STREAM_RESTARTS"
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first_delay: float = 1.0
+    max_delay: float = 60.0
+    healthy_after: float = 300.0  # a run this long resets the wait
+
+
+def _stop_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the supervisor dies (prctl PR_SET_PDEATHSIG, Linux)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the child outlives a killed supervisor
+
+
+def describe(code: int) -> str:
+    return f"signal {signal.Signals(-code).name}" if code < 0 else f"code {code}"
+
+
+def supervise(command: list[str], backoff: Backoff = Backoff()) -> int:
+    """Run `command` until it ends by itself or is asked to stop; its last exit code."""
+    stop = threading.Event()
+    child: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, _frame: Any) -> None:
+        stop.set()
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    restarts = 0
+    delay = backoff.first_delay
+    while True:
+        started = time.monotonic()
+        child = subprocess.Popen(command, env={**os.environ, RESTARTS_ENV: str(restarts)}, preexec_fn=_stop_with_parent)
+        logger.info("supervisor: stream started (pid %s, restarts so far %s)", child.pid, restarts)
+        code = child.wait()
+        ran = time.monotonic() - started
+        if stop.is_set() or code == 0:
+            logger.info("supervisor: stream ended with %s after %.0fs", describe(code), ran)
+            return code
+        if ran >= backoff.healthy_after:
+            delay = backoff.first_delay
+        restarts += 1
+        logger.error(
+            "supervisor: stream exited with %s after %.0fs; restarting in %.0fs (restart %s)",
+            describe(code),
+            ran,
+            delay,
+            restarts,
+        )
+        if stop.wait(delay):
+            return code
+        delay = min(delay * 2, backoff.max_delay)
