@@ -31,6 +31,7 @@ from streaming import lifecycle
 from streaming.config import StreamConfig
 from streaming.metrics import STREAM_LAG, STREAM_RECORDS
 from streaming.records import KafkaRecord
+from streaming.replay import commit_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class _CommittedOffsets(RestrictionProvider):
         try:
             # The group coordinator may still be loading after a broker start (NOT_COORDINATOR): wait for it.
             start = config.retry.run(
-                lambda: _start_offset(consumer, TopicPartition(topic, partition)),
+                lambda: _start_offset(consumer, TopicPartition(topic, partition), config.dead_letter_topic),
                 what=f"reading the committed offset of {topic}[{partition}]",
                 service="kafka",
                 transient=(KafkaException,),
@@ -99,14 +100,21 @@ class _CommittedOffsets(RestrictionProvider):
         return 1  # unbounded: no meaningful size
 
 
-def _start_offset(consumer: Consumer, where: TopicPartition) -> int:
-    """The group's committed offset of a partition, or its earliest when the group has none."""
+def _start_offset(consumer: Consumer, where: TopicPartition, dead_letter_topic: str) -> int:
+    """The group's committed offset of a partition, or its earliest when the group has none.
+
+    A group's first start commits that earliest offset at once, with where the
+    dead-letter topic ends: the replay ledger's first mark (streaming/replay.py).
+    """
     (committed,) = consumer.committed([where], timeout=30)
     if committed.error is not None:
         raise KafkaException(committed.error)
     start = int(committed.offset)
     if start == OFFSET_INVALID or start < 0:
         start, _ = consumer.get_watermark_offsets(where, timeout=30)
+        ledger = commit_metadata(consumer, dead_letter_topic)
+        first = TopicPartition(where.topic, where.partition, start, metadata=ledger)
+        consumer.commit(offsets=[first], asynchronous=False)
     return int(start)
 
 
@@ -189,7 +197,10 @@ class _ReadPartition(beam.DoFn):
 
     def _commit(self, consumer: Consumer, topic: str, partition: int, next_offset: int) -> None:
         try:
-            consumer.commit(offsets=[TopicPartition(topic, partition, next_offset)], asynchronous=False)
+            # With where the dead-letter topic ends: a replay then writes no dead letter twice (streaming/replay.py).
+            metadata = commit_metadata(consumer, self._config.dead_letter_topic)
+            where = TopicPartition(topic, partition, next_offset, metadata=metadata)
+            consumer.commit(offsets=[where], asynchronous=False)
         except KafkaException as error:
             # Not fatal: the next bundle commits a later offset; a restart before
             # then replays records the idempotent sinks absorb.

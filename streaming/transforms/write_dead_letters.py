@@ -30,6 +30,7 @@ from integrations.s3_writer import S3WriteError, S3Writer
 from streaming.config import StreamConfig
 from streaming.metrics import STREAM_DEAD_LETTERS
 from streaming.records import Rejected
+from streaming.replay import ReplayLedger
 
 logger = logging.getLogger(__name__)
 
@@ -58,18 +59,24 @@ def dead_letter_of(rejected: Rejected) -> DeadLetter:
     )
 
 
-_clients_lock = threading.Lock()
-_clients: dict[tuple[Any, ...], tuple[Producer, S3Writer]] = {}
+_shared_lock = threading.Lock()
+_shared: dict[tuple[Any, ...], tuple[Producer, S3Writer, ReplayLedger]] = {}
 
 
-def _shared_clients(config: StreamConfig) -> tuple[Producer, S3Writer]:
-    """One dead-letter producer and S3 writer per process and destination, shared by every stage."""
-    key = (config.kafka.bootstrap_servers, tuple(sorted(config.kafka.client_options.items())), config.s3)
-    with _clients_lock:
-        if key not in _clients:
+def _shared_clients(config: StreamConfig) -> tuple[Producer, S3Writer, ReplayLedger]:
+    """One dead-letter producer, S3 writer and replay ledger per process and destination, for every stage."""
+    key = (
+        config.kafka.bootstrap_servers,
+        tuple(sorted(config.kafka.client_options.items())),
+        config.s3,
+        config.group_id,
+        config.dead_letter_topic,
+    )
+    with _shared_lock:
+        if key not in _shared:
             producer = Producer(config.kafka.producer(f"{config.group_id}-dead-letters", {"linger.ms": 5}))
-            _clients[key] = (producer, config.s3.writer())
-        return _clients[key]
+            _shared[key] = (producer, config.s3.writer(), ReplayLedger(config))
+        return _shared[key]
 
 
 class DeadLetterSink:
@@ -77,26 +84,36 @@ class DeadLetterSink:
 
     def __init__(self, config: StreamConfig) -> None:
         self._config = config
-        self._producer, self._s3 = _shared_clients(config)
+        self._producer, self._s3, self._ledger = _shared_clients(config)
         self._pending: list[DeadLetter] = []
+        self._archive_only: list[DeadLetter] = []
 
     def add(self, letter: DeadLetter) -> None:
-        self._pending.append(letter)
+        source = (letter.source_topic or "", letter.source_partition or 0)
+        if letter.source_offset is not None and self._ledger.already_written(source, letter.source_offset):
+            self._archive_only.append(letter)  # produced before a crash: its S3 copy is written again
+        else:
+            self._pending.append(letter)
 
     def flush(self) -> None:
         letters, self._pending = self._pending, []
-        if not letters:
+        replayed, self._archive_only = self._archive_only, []
+        if not letters and not replayed:
             return
-        self._produce(letters)
-        for letter in letters:
+        if letters:
+            self._produce(letters)
+        for letter in letters + replayed:
             self._config.retry.run(
                 lambda letter=letter: self._s3.put(letter.object_key(), letter.object_body()),  # type: ignore[misc]
                 what=f"writing dead letter {letter.correlation_id} to S3",
                 service="s3",
                 transient=(S3WriteError,),
             )
-        STREAM_DEAD_LETTERS.inc(len(letters))
-        logger.warning("%s records dead-lettered (first: %s)", len(letters), letters[0].error)
+        if letters:
+            STREAM_DEAD_LETTERS.inc(len(letters))
+            logger.warning("%s records dead-lettered (first: %s)", len(letters), letters[0].error)
+        if replayed:
+            logger.info("%s records replayed after a restart were dead-lettered already", len(replayed))
 
     def _produce(self, letters: list[DeadLetter]) -> None:
         """Every letter acknowledged by Kafka; a letter is sent again only once it is known to have failed."""

@@ -1,4 +1,4 @@
-"""The stream as an operator runs it (manage.py run_stream), through a crash, an outage and a stop."""
+"""The stream as an operator runs it (manage.py run_stream), through a crash and a stop (outages: test_outages.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import signal
 import time
 import urllib.error
 import urllib.request
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from confluent_kafka import Message, Producer
 from rest_framework.test import APIClient
 
+from integrations.clients import kafka_config
 from tests.support.factories import brief_event
-from tests.support.lanes import StreamLane, free_port
-from tests.support.scripts import run_script
-from tests.support.stream import committed_offset, rows_for, s3_keys, start_stream
+from tests.support.kafka import header_map, read_all
+from tests.support.lanes import StreamLane
+from tests.support.stream import committed_offset, rows_for, s3_keys, s3_object, start_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -55,7 +59,7 @@ def test_a_kill_between_write_and_commit_leaves_every_event_exactly_once(stream_
     assert crashed.returncode == -signal.SIGKILL, output
     written = rows_for(ids)
     assert written, "the first bundle was written before the kill"
-    assert committed_offset(stream_lane) < 0  # nothing committed: the records will be read again
+    assert committed_offset(stream_lane) == 0  # where the group started: the records will be read again
 
     restarted = start_stream(stream_lane, "--idle-timeout", "3")
     output, _ = restarted.communicate(timeout=120)
@@ -65,28 +69,6 @@ def test_a_kill_between_write_and_commit_leaves_every_event_exactly_once(stream_
     assert [row["correlation_id"] for row in rows] == sorted(ids)  # each exactly once
     assert enriched_keys(ids) == sorted(f"enriched/dt=2024-03-05/{i}.json" for i in ids)
     assert committed_offset(stream_lane) == 300
-
-
-def test_postgres_down_for_a_while_delays_but_loses_nothing(stream_lane: StreamLane) -> None:
-    ids = collect(200)
-    address = f"127.0.0.1:{free_port()}"
-    assert run_script("services.sh", "stop", "postgres").returncode == 0
-    try:
-        stream = start_stream(stream_lane, "--idle-timeout", "3", "--metrics-address", address)
-        time.sleep(8)  # the stream reads, then waits for the database
-        assert stream.poll() is None, "the stream must wait for PostgreSQL, not exit"
-        ready = health(address)
-        assert ready[0] == 503
-        assert "postgres" in ready[1]["checks"]
-    finally:
-        assert run_script("services.sh", "up").returncode == 0
-
-    output, _ = stream.communicate(timeout=120)
-
-    assert stream.returncode == 0, output
-    assert "retrying in" in output  # it did wait for the database
-    assert [row["correlation_id"] for row in rows_for(ids)] == sorted(ids)
-    assert committed_offset(stream_lane) == 200
 
 
 def test_sigterm_stops_cleanly_after_writing_what_was_read(stream_lane: StreamLane) -> None:
@@ -102,3 +84,34 @@ def test_sigterm_stops_cleanly_after_writing_what_was_read(stream_lane: StreamLa
     assert stream.returncode == 0, output
     assert "stream finished: DONE (signal SIGTERM)" in output
     assert committed_offset(stream_lane) == 50
+
+
+def test_a_kill_right_after_a_poison_record_leaves_its_dead_letter_exactly_once(stream_lane: StreamLane) -> None:
+    good = collect(5)
+    producer = Producer(kafka_config().producer("tests"))
+    poison_key = str(uuid.uuid4())
+    producer.produce(stream_lane.events_topic, key=poison_key.encode(), value=b"\x07 not the wire format")
+    assert producer.flush(10) == 0
+    good += collect(5)
+
+    # Killed once the bundle's writes are done (the dead letter's too), before its offsets are committed.
+    crashed = start_stream(stream_lane, "--idle-timeout", "30", crash_before_commit=True)
+    output, _ = crashed.communicate(timeout=120)
+    assert crashed.returncode == -signal.SIGKILL, output
+    assert committed_offset(stream_lane) == 0  # where the group started: nothing of the bundle
+    assert [header_map(m)["correlationId"] for m in read_all(stream_lane.dead_letter_topic)] == [poison_key]
+
+    restarted = start_stream(stream_lane, "--idle-timeout", "3")
+    output, _ = restarted.communicate(timeout=120)
+
+    assert restarted.returncode == 0, output
+    letters = read_all(stream_lane.dead_letter_topic)
+    assert [header_map(m)["correlationId"] for m in letters] == [poison_key]  # the replay did not write it again
+    assert "were dead-lettered already" in output
+    assert s3_object(f"dead-letter/dt={letter_day(letters[0])}/{poison_key}.json") is not None
+    assert [row["correlation_id"] for row in rows_for(good)] == sorted(good)
+    assert committed_offset(stream_lane) == 11
+
+
+def letter_day(message: Message) -> str:
+    return datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC).strftime("%Y-%m-%d")
