@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.scripts import run_script
+from tests.support.stream import children
 
 pytestmark = pytest.mark.integration
 
@@ -38,10 +39,6 @@ def manage(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]
         timeout=timeout,
         check=False,
     )
-
-
-def children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def wait_for_restart(supervisor: int, killed: int, timeout: float = 60) -> None:

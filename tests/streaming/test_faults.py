@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from confluent_kafka import Message, Producer
@@ -35,14 +32,6 @@ def collect(count: int) -> list[str]:
         assert response.status_code == 200, response.content
         ids += [e["correlationId"] for e in response.json()["events"]]
     return ids
-
-
-def health(address: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://{address}/health/ready", timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def enriched_keys(ids: list[str]) -> list[str]:

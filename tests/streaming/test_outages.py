@@ -14,8 +14,6 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
@@ -25,29 +23,9 @@ from contract.enriched import enriched_key
 from tests.support.factories import DISPATCHED_AT, brief_event
 from tests.support.lanes import StreamLane, free_port
 from tests.support.scripts import run_script
-from tests.support.stream import rows_for, s3_object, start_stream
+from tests.support.stream import health, rows_for, s3_object, start_stream, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
-
-
-def health(address: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://{address}/health/ready", timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-    except OSError as error:
-        return 0, {"error": str(error)}
-
-
-def wait_for(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 class Load(threading.Thread):
@@ -75,6 +53,11 @@ class Load(threading.Thread):
         self.join(timeout=60)
 
 
+def not_ready(address: str) -> dict[str, Any] | None:
+    status, body = health(address)
+    return body if status == 503 else None
+
+
 def landed(ids: list[str]) -> bool:
     return len(rows_for(ids)) == len(ids)
 
@@ -95,7 +78,8 @@ def test_a_service_restarted_mid_run_delays_but_loses_nothing(
         stopped_at = time.monotonic()
         if service in ("postgres", "s3"):
             # The stream meets the outage on its next write, and says so.
-            _, body = wait_for(lambda: (h := health(address))[0] == 503 and h, 30, f"not ready for {service}")
+            body = wait_for(lambda: not_ready(address), 30, f"not ready for {service}")
+            assert body is not None
             assert service in body["checks"], body
         time.sleep(max(0.0, down_for - (time.monotonic() - stopped_at)))
         assert stream.poll() is None, "the stream must wait for the service, not exit"

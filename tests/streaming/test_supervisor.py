@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from rest_framework.test import APIClient
 from streaming.supervisor import Backoff, supervise
 from tests.support.factories import brief_event
 from tests.support.lanes import StreamLane, free_port
-from tests.support.stream import rows_for, start_stream
+from tests.support.stream import children, ready, rows_for, start_stream, wait_for
 
 
 @pytest.fixture
@@ -39,21 +38,6 @@ def test_a_failing_job_is_restarted_until_it_ends_by_itself(tmp_path: Path, own_
     assert runs.read_text().split() == ["0", "1", "2"]
 
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
-
-
-def ready(address: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{address}/health/ready", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def restarts(address: str) -> float:
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
         text = response.read().decode()
@@ -62,15 +46,6 @@ def restarts(address: str) -> float:
             if sample.name == "holded_stream_restarts_total":
                 return sample.value
     raise AssertionError("no holded_stream_restarts_total")
-
-
-def wait_for(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 @pytest.mark.integration

@@ -6,7 +6,12 @@ import json
 import signal
 import subprocess
 import sys
-from typing import Any
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg2
 from botocore.exceptions import ClientError
@@ -88,3 +93,40 @@ def s3_keys(prefix: str) -> list[str]:
     for page in paginator.paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
         keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys
+
+
+T = TypeVar("T")
+
+
+def health(address: str) -> tuple[int, dict[str, Any]]:
+    """The stream's /health/ready at `address`: its status and body (0 when nothing answers)."""
+    try:
+        with urllib.request.urlopen(f"http://{address}/health/ready", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except OSError as error:
+        return 0, {"error": str(error)}
+
+
+def ready(address: str) -> bool:
+    return health(address)[0] == 200
+
+
+def wait_for(condition: Callable[[], T], timeout: float, what: str) -> T:
+    """The first truthy value of `condition`, polled every 0.25 s; AssertionError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def children(pid: int) -> list[int]:
+    """The pids of a process's children (a supervisor's job)."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
