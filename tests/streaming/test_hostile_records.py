@@ -228,3 +228,5 @@ def test_every_offset_ends_in_exactly_one_place_and_the_job_goes_on(
         )
         if offset in dead:
             assert dead[offset]["error"], f"offset {offset}: a dead letter without its error"
+    enriched_count = len(offsets) - len(dead)
+    print(f"\n{len(offsets)} hostile records: {enriched_count} enriched, {len(dead)} dead letters")

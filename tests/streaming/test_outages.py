@@ -104,4 +104,7 @@ def test_a_service_restarted_mid_run_delays_but_loses_nothing(
     assert "stream finished: DONE (signal SIGTERM)" in output
     for row in rows_for(load.accepted[:: max(1, len(load.accepted) // 50)]):  # a sample, in the bucket too
         assert s3_object(enriched_key(DISPATCHED_AT, row["correlation_id"])) == row["data"]
-    assert len({row["correlation_id"] for row in rows_for(load.accepted)}) == len(load.accepted)
+    landed_rows = len({row["correlation_id"] for row in rows_for(load.accepted)})
+    assert landed_rows == len(load.accepted)
+    answers = ", ".join(f"{count} x {status}" for status, count in sorted(load.answers.items()))
+    print(f"\n{service} down {down_for}s mid-run: {len(load.accepted)} accepted ({answers}), {landed_rows} landed")
