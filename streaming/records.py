@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from apache_beam import pvalue
+
 from contract.ids import package_id_of
+from streaming.retry import StoppedDuringOutage
 
 # The tag of every transform's output of records refused for a reason in the record itself.
 REJECTED = "rejected"
@@ -55,6 +59,21 @@ class Rejected:
     record: KafkaRecord
     error: str
     event: Any = None  # decoded, when it could be
+
+
+def reject_faults(stage: str, record: KafkaRecord, event: Any, step: Callable[[], Any]) -> Any:
+    """What `step` gives; when it raises, the record as Rejected (output "rejected"), naming the stage and error.
+
+    Whatever a record makes a stage raise is that record's fault: one hostile
+    record never stops the job. A stop asked while a service is down is not:
+    StoppedDuringOutage goes on up, the bundle fails and nothing is committed.
+    """
+    try:
+        return step()
+    except StoppedDuringOutage:
+        raise
+    except Exception as error:
+        return pvalue.TaggedOutput(REJECTED, Rejected(record, f"{stage}: {type(error).__name__}: {error}", event))
 
 
 def log_packages(logger: logging.Logger, sink: str, events: list[Enriched]) -> None:

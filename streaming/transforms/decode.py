@@ -28,8 +28,7 @@ from contract.enriched import correlation_id_of
 from contract.registry import LatestSchemas, RegisteredSchema, SchemasById
 from contract.validation import InvalidEvent, validate_event
 from streaming.config import StreamConfig
-from streaming.records import REJECTED, Decoded, KafkaRecord, Rejected
-from streaming.retry import StoppedDuringOutage
+from streaming.records import REJECTED, Decoded, KafkaRecord, Rejected, reject_faults
 
 
 class DecodeFn(beam.DoFn):
@@ -61,12 +60,7 @@ class DecodeFn(beam.DoFn):
         )
 
     def process(self, record: KafkaRecord) -> Iterator[Any]:
-        try:
-            yield self.decode(record)
-        except StoppedDuringOutage:
-            raise  # a service is down and a stop was asked: the bundle fails, nothing is committed
-        except Exception as error:  # a fault of this record, whatever it is, never stops the job
-            yield pvalue.TaggedOutput(REJECTED, Rejected(record, f"decode: {type(error).__name__}: {error}"))
+        yield reject_faults("decode", record, None, lambda: self.decode(record))
 
     def decode(self, record: KafkaRecord) -> Decoded | pvalue.TaggedOutput[str, Rejected]:
         try:

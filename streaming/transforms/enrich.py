@@ -18,8 +18,7 @@ from contract.enriched import enrich, s3_key
 from contract.registry import LatestSchemas, SchemaUnavailable
 from contract.validation import schema_errors
 from streaming.config import StreamConfig
-from streaming.records import REJECTED, Decoded, Enriched, Rejected
-from streaming.retry import StoppedDuringOutage
+from streaming.records import REJECTED, Decoded, Enriched, Rejected, reject_faults
 
 
 class EnrichFn(beam.DoFn):
@@ -30,13 +29,7 @@ class EnrichFn(beam.DoFn):
         self._schemas = LatestSchemas(self._config.registry.client(), self._config.registry.cache_seconds)
 
     def process(self, decoded: Decoded) -> Iterator[Any]:
-        try:
-            yield self.enrich(decoded)
-        except StoppedDuringOutage:
-            raise  # a service is down and a stop was asked: the bundle fails, nothing is committed
-        except Exception as error:  # a fault of this record, whatever it is, never stops the job
-            message = f"enrich: {type(error).__name__}: {error}"
-            yield pvalue.TaggedOutput(REJECTED, Rejected(decoded.record, message, decoded.event))
+        yield reject_faults("enrich", decoded.record, decoded.event, lambda: self.enrich(decoded))
 
     def enrich(self, decoded: Decoded) -> Enriched | pvalue.TaggedOutput[str, Rejected]:
         record = decoded.record

@@ -40,7 +40,7 @@ from streaming.config import StreamConfig
 from streaming.events_table import INSERT, row_of
 from streaming.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
 from streaming.partitions import ensure_partitions, month_start
-from streaming.records import REJECTED, Enriched, Rejected, log_packages
+from streaming.records import REJECTED, Enriched, Rejected, log_packages, reject_faults
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +80,9 @@ class _WriteToPostgresFn(beam.DoFn):
         self._done: list[Any] = []  # written events and refused rows, to emit
 
     def process(self, event: Enriched) -> Iterator[Any]:
-        try:
-            row = row_of(event.event, event.body.decode())
-        except Exception as error:  # the row cannot even be made: the record's fault
-            yield pvalue.TaggedOutput(REJECTED, Rejected(event.record, f"postgres row: {error}", event.event))
+        row = reject_faults("postgres row", event.record, event.event, lambda: row_of(event.event, event.body.decode()))
+        if isinstance(row, pvalue.TaggedOutput):  # the row cannot even be made
+            yield row
             return
         self._batch.append((row, event))
         if len(self._batch) >= self._config.postgres_batch_size:
