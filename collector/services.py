@@ -27,7 +27,7 @@ from collector import dead_letters, kafka
 from collector.metrics import COLLECT_ACK_SECONDS, COLLECT_EVENTS, COLLECT_REJECTIONS
 from collector.schema import events_schema, timestamp_window
 from contract import wire
-from contract.dead_letter import DeadLetter, Headers
+from contract.dead_letter import DeadLetter, Headers, record_size
 from contract.ids import event_id, new_package_id
 from contract.normalize import normalize_event
 from contract.registry import RegisteredSchema
@@ -132,12 +132,6 @@ def route(
         else:
             routed.append(Routed(index, correlation_id, events_topic, value, headers))
     return routed
-
-
-def record_size(key: bytes, value: bytes, headers: Headers) -> int:
-    """A record's bytes as Kafka counts them against max.message.bytes, with room for its framing."""
-    framing = 128  # record batch header and varints: about 70 bytes for one record
-    return framing + len(key) + len(value) + sum(len(name) + len(v or b"") for name, v in headers)
 
 
 def produce(routed: list[Routed]) -> kafka.Deliveries:

@@ -19,6 +19,15 @@ from typing import Any
 
 # Kafka record headers, as confluent-kafka takes them (the collector's records carry them too).
 Headers = list[tuple[str, str | bytes | None]]
+# Bytes a dead letter cut to fit keeps free below the record limit, for what record_size only estimates.
+TRUNCATION_MARGIN = 1024
+
+
+def record_size(key: bytes, value: bytes, headers: Headers) -> int:
+    """A record's bytes as Kafka counts them against max.message.bytes, with room for its framing."""
+    framing = 128  # record batch header and varints: about 70 bytes for one record
+    return framing + len(key) + len(value) + sum(len(name) + len(v or b"") for name, v in headers)
+
 
 PREFIX = "dead-letter"
 
@@ -85,7 +94,7 @@ class DeadLetter:
         is cut, and then says so in a `truncated` header with its full size.
         """
         value, headers = self.value(), self.headers()
-        room = max_bytes - 1024 - sum(len(name) + len(v or b"") for name, v in headers)
+        room = max_bytes - TRUNCATION_MARGIN - record_size(str(self.correlation_id).encode(), b"", headers)
         if len(value) > room:
             headers.append(("truncated", str(len(value)).encode()))
             value = value[: max(room, 0)]
