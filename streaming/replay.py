@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -26,11 +27,23 @@ logger = logging.getLogger(__name__)
 Source = tuple[str, int]  # topic, partition of events.raw
 
 
+# The dead-letter topic's partitions, asked of the broker once a minute rather than at every commit.
+PARTITIONS_TTL_SECONDS = 60.0
+_partitions: dict[str, tuple[float, list[int]]] = {}
+
+
+def _partitions_of(consumer: Consumer, topic: str) -> list[int]:
+    known = _partitions.get(topic)
+    if known is None or time.monotonic() - known[0] > PARTITIONS_TTL_SECONDS:
+        partitions = sorted(consumer.list_topics(topic, timeout=5).topics[topic].partitions)
+        known = _partitions[topic] = (time.monotonic(), partitions)
+    return known[1]
+
+
 def commit_metadata(consumer: Consumer, dead_letter_topic: str) -> str:
     """Where each partition of the dead-letter topic ends now, as the commit's metadata."""
     ends = {}
-    topic = consumer.list_topics(dead_letter_topic, timeout=5).topics[dead_letter_topic]
-    for partition in topic.partitions:
+    for partition in _partitions_of(consumer, dead_letter_topic):
         _, high = consumer.get_watermark_offsets(TopicPartition(dead_letter_topic, partition), timeout=5)
         ends[str(partition)] = int(high)
     return json.dumps({"dead_letter_ends": ends}, separators=(",", ":"))
