@@ -101,8 +101,9 @@ stream_up() {
 # "ready", or why not, as the process's /health/ready says.
 readiness() {
     local url="$1" answer
-    answer="$(curl -s --max-time 5 "$url/health/ready")" || { echo "no answer on $url"; return 1; }
-    if curl -sf --max-time 5 "$url/health/ready" >/dev/null; then echo ready; else echo "not ready: $answer"; return 1; fi
+    # One request: the body, then the HTTP status on a line of its own.
+    answer="$(curl -s --max-time 5 -w '\n%{http_code}' "$url/health/ready")" || { echo "no answer on $url"; return 1; }
+    if [[ "${answer##*$'\n'}" == 200 ]]; then echo ready; else echo "not ready: ${answer%$'\n'*}"; return 1; fi
 }
 
 case "${1:-}" in

@@ -49,6 +49,9 @@ for dir in "$TOOLS_DIR/bin" /usr/local/go/bin /usr/sbin /sbin; do
     if [[ -d "$dir" && ":$PATH:" != *":$dir:"* ]]; then PATH="$dir:$PATH"; fi
 done
 export PATH
+# uv never fetches an interpreter from outside the package registries, and
+# trusts the system's certificates (a proxy's CA installed there too).
+export UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=true
 
 log() { printf '%s %s\n' "[$(date +%H:%M:%S)]" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -79,12 +82,9 @@ ensure_uv() {
 # The project's Python environment, created from uv.lock by uv.
 ensure_python_env() {
     ensure_uv
-    # Never let uv fetch an interpreter from outside the package registries,
-    # and trust the system's certificates (a proxy's CA installed there too).
-    export UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=true
     (cd "$ROOT" && uv sync --frozen --quiet --python python3.11) \
         || die "uv sync failed (is Python 3.11 installed? apt-get install python3.11)"
 }
 
 # Run the project's Python (manage.py and friends) inside its environment.
-py() { ensure_uv && (cd "$ROOT" && UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=true uv run --frozen --quiet --python python3.11 "$@"); }
+py() { ensure_uv && (cd "$ROOT" && uv run --frozen --quiet --python python3.11 "$@"); }
