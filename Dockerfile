@@ -15,6 +15,10 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 
 COPY . .
+# Static files (admin, browsable API, Swagger UI, Redoc, /status) collected
+# once into the image; whitenoise serves them.
+ENV DJANGO_STATIC_ROOT=/app/static
+RUN python manage.py collectstatic --noinput --verbosity 0
 RUN useradd --system --uid 10001 --home /app app && chown -R app /app
 USER app
 

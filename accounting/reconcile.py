@@ -8,6 +8,11 @@ holds its time) are the records of `events.raw` and of
 - dead letter: the dead-letter topic *and* its object in the bucket
   (rejected by the collector, or by the stream).
 
+A message the source sent again (same MessageIdStamp and TimestampStamp,
+so a new correlationId) is in the bucket twice but in PostgreSQL once: the
+table dedupes on that pair. Such an event is accounted as "resent by the
+source", not a problem, and counted.
+
 Anything else is reported by correlationId: missing (in events.raw but in
 no sink and no dead letter), partial (only one of PostgreSQL or S3), or
 twice (enriched and dead-lettered, or taken in twice).
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,7 +34,7 @@ from django.db import connection
 from contract import wire
 from contract.dead_letter import object_key as dead_letter_key
 from contract.enriched import enriched_key
-from contract.ids import package_range, timestamp_millis
+from contract.ids import message_id_uuid, package_range, timestamp_millis
 from contract.registry import SchemasById
 from integrations.clients import kafka_config, registry_client, s3_client, s3_config, topic
 
@@ -38,9 +43,15 @@ from integrations.clients import kafka_config, registry_client, s3_client, s3_co
 SLACK = timedelta(seconds=60)
 
 
+# The table's key: (message_id_stamp, timestamp_stamp).
+Identity = tuple[str, datetime]
+
+
 @dataclass
 class Report:
     enriched: int = 0
+    # Sent again by the source: in S3 under its own correlationId, in PostgreSQL once, under the first one.
+    resent: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)  # by stage
     problems: dict[str, list[str]] = field(default_factory=dict)  # kind -> correlationIds
     # Every event: correlationId -> where it is ("enriched", "dead letter (collect): <error>", a problem).
@@ -48,7 +59,12 @@ class Report:
 
     @property
     def events(self) -> int:
-        return self.enriched + sum(self.dead_letters.values()) + sum(len(ids) for ids in self.problems.values())
+        return (
+            self.enriched
+            + self.resent
+            + sum(self.dead_letters.values())
+            + sum(len(ids) for ids in self.problems.values())
+        )
 
     @property
     def exact(self) -> bool:
@@ -77,6 +93,8 @@ class TakenIn:
     rejected: dict[str, DeadLetterSeen] = field(default_factory=dict)
     # How often each event entered the platform (events.raw, or a dead letter of the collector).
     entries: Counter[str] = field(default_factory=Counter)
+    # events.raw: correlationId -> the table's key of the event.
+    identities: dict[str, Identity] = field(default_factory=dict)
 
 
 # --- One selector per store ---------------------------------------------------
@@ -133,7 +151,12 @@ def read_kafka(start: datetime, end: datetime, wanted: Callable[[str], bool]) ->
             if writer is None:
                 raise ValueError("unknown schema id")
             event = wire.decode(value, writer.parsed)
-            taken.accepted[correlation_id] = enriched_key(event["attributes"]["timestampStamp"], correlation_id)
+            attributes = event["attributes"]
+            taken.accepted[correlation_id] = enriched_key(attributes["timestampStamp"], correlation_id)
+            taken.identities[correlation_id] = (
+                str(message_id_uuid(attributes["messageIdStamp"])),
+                datetime.fromisoformat(attributes["timestampStamp"]),
+            )
         except Exception:  # not decodable: the stream dead-letters it
             taken.accepted[correlation_id] = ""
 
@@ -164,6 +187,21 @@ def read_postgres(correlation_ids: list[str]) -> set[str]:
     return found
 
 
+def read_postgres_identities(identities: Iterable[Identity]) -> set[Identity]:
+    """PostgreSQL: which of these (message id, timestamp) keys have a row, under whichever correlationId."""
+    wanted = set(identities)
+    message_ids = sorted({message_id for message_id, _ in wanted})
+    found: set[Identity] = set()
+    with connection.cursor() as cursor:
+        for first in range(0, len(message_ids), 5000):
+            cursor.execute(
+                "SELECT message_id_stamp::text, timestamp_stamp FROM events WHERE message_id_stamp = ANY(%s::uuid[])",
+                [message_ids[first : first + 5000]],
+            )
+            found.update(row for row in cursor.fetchall() if row in wanted)
+    return found
+
+
 def read_bucket(keys: set[str]) -> set[str]:
     """The S3 store: which of `keys` it holds, a HEAD each, in parallel (a day's prefix may hold millions)."""
     bucket = s3_config().bucket
@@ -185,8 +223,17 @@ def read_bucket(keys: set[str]) -> set[str]:
 # --- Where each event is: pure -------------------------------------------------
 
 
-def classify(taken: TakenIn, in_postgres: set[str], in_bucket: set[str]) -> Report:
-    """Each event in exactly one place, or the problem that says where it is instead."""
+def classify(
+    taken: TakenIn,
+    in_postgres: set[str],
+    in_bucket: set[str],
+    stored: frozenset[Identity] | set[Identity] = frozenset(),
+) -> Report:
+    """Each event in exactly one place, or the problem that says where it is instead.
+
+    `stored` holds the table keys PostgreSQL has a row for, under any
+    correlationId: an event only in S3 whose key is there was resent.
+    """
     report = Report()
     for correlation_id, count in taken.entries.items():
         if count > 1:
@@ -202,6 +249,9 @@ def classify(taken: TakenIn, in_postgres: set[str], in_bucket: set[str]) -> Repo
             else:
                 report.enriched += 1
                 report.places[correlation_id] = "enriched (PostgreSQL and S3)"
+        elif enriched_s3 and taken.identities.get(correlation_id) in stored and stage != "stream":
+            report.resent += 1
+            report.places[correlation_id] = "resent by the source (S3; PostgreSQL holds the first copy)"
         elif enriched_db or enriched_s3:
             report.problem("only in PostgreSQL" if enriched_db else "only in S3", correlation_id)
         elif stage != "stream":
@@ -231,9 +281,13 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
 
     taken = read_kafka(start, end, wanted)
     in_postgres = read_postgres(list(taken.accepted))
+    # Only the events without a row of their own can be resends.
+    stored = read_postgres_identities(
+        identity for correlation_id, identity in taken.identities.items() if correlation_id not in in_postgres
+    )
     keys = {key for key in taken.accepted.values() if key}
     keys |= {key for seen in taken.rejected.values() for key in seen.object_keys}
-    return classify(taken, in_postgres, read_bucket(keys))
+    return classify(taken, in_postgres, read_bucket(keys), stored)
 
 
 def package_window(package: uuid.UUID) -> tuple[datetime, datetime]:

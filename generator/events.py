@@ -106,6 +106,48 @@ def invalid_event(rng: random.Random, now: datetime) -> tuple[dict[str, Any], st
     return event, kind
 
 
+def _is_message_id(value: Any) -> bool:
+    """A UUID or a ULID: the spellings a valid message id takes."""
+    if not isinstance(value, str):
+        return False
+    if len(value) == 26:
+        return all(char in CROCKFORD for char in value.upper())
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def with_message_id(event: Any, message_id: str) -> Any:
+    """A copy of `event` whose MessageIdStamp is `message_id`, in the spelling it had.
+
+    An event whose message id is missing or not an id (an invalid one on
+    purpose) comes back unchanged, so it stays exactly as invalid.
+    """
+    copy = json.loads(json.dumps(event))
+    container = copy.get("attributes") if isinstance(copy, dict) else None
+    if container is None and isinstance(copy, dict):
+        container = copy.get("headers")
+    if not isinstance(container, dict) or MESSAGE_ID not in container:
+        return copy
+    stamp = container[MESSAGE_ID]
+    if isinstance(stamp, dict) and _is_message_id(stamp.get("id")):
+        container[MESSAGE_ID] = {**stamp, "id": message_id}
+    elif isinstance(stamp, str) and _is_message_id(stamp):
+        container[MESSAGE_ID] = message_id
+    elif isinstance(stamp, str) and stamp.startswith("["):
+        # Symfony Messenger's spelling: a JSON-encoded list of stamp objects.
+        try:
+            stamps = json.loads(stamp)
+        except ValueError:
+            return copy
+        if isinstance(stamps, list) and stamps and isinstance(stamps[0], dict) and _is_message_id(stamps[0].get("id")):
+            stamps[0] = {**stamps[0], "id": message_id}
+            container[MESSAGE_ID] = json.dumps(stamps)
+    return copy
+
+
 def generate(count: int, *, invalid_share: float, seed: int, now: datetime | None = None) -> Iterator[dict[str, Any]]:
     """`count` events, about `invalid_share` of them invalid."""
     rng = random.Random(seed)

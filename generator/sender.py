@@ -1,7 +1,10 @@
 """Posting events to POST /collect in random packages, as the customer's kit did, and more.
 
 Packages of `min_size` to `max_size` events (1 to 10, as the kit), at an
-optional rate, from several threads. A 429 is retried whole after its
+optional rate, from several threads. Sending more events than the file holds
+cycles through it with a new message id for each resent event (the table
+dedupes on message id and timestamp, so a resent id is stored once);
+`resend_ids` keeps the file's ids on purpose, to watch that dedupe. A 429 is retried whole after its
 Retry-After; a 503 says which events Kafka did not confirm, and only those
 are sent again (the others are in Kafka already). Anything else but a 200
 counts the package's events as failed. The summary says what became of
@@ -12,9 +15,9 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from generator.events import with_message_id
 
 MAX_ATTEMPTS = 6
 MAX_WAIT_SECONDS = 30.0
@@ -45,14 +50,28 @@ def read_events(path: Path) -> list[Any]:
     return events
 
 
-def packages(events: list[Any], *, min_size: int, max_size: int, total: int | None, seed: int) -> Iterator[list[Any]]:
-    """Random-size packages over the events (cycling through them if `total` asks for more)."""
+def packages(
+    events: list[Any], *, min_size: int, max_size: int, total: int | None, seed: int, resend_ids: bool = False
+) -> Iterator[list[Any]]:
+    """Random-size packages over the events, cycling through them if `total` asks for more.
+
+    From the second pass on, each event gets a new message id (seeded, so the
+    same seed sends the same ids), unless `resend_ids`.
+    """
     rng = random.Random(seed)
+    # A stream of its own: seeded like the generator, it would repeat the file's ids.
+    ids = random.Random(f"message ids {seed}")
     wanted = len(events) if total is None else total
     position = 0
     while position < wanted:
         size = min(rng.randint(min_size, max_size), wanted - position)
-        yield [events[(position + i) % len(events)] for i in range(size)]
+        package = []
+        for index in range(position, position + size):
+            event = events[index % len(events)]
+            if index >= len(events) and not resend_ids:
+                event = with_message_id(event, str(uuid.UUID(int=ids.getrandbits(128), version=4)))
+            package.append(event)
+        yield package
         position += size
 
 
@@ -76,15 +95,10 @@ class Summary:
             if error is not None:
                 self.errors[error] = self.errors.get(error, 0) + 1
 
-    def lines(self) -> list[str]:
-        rate = self.sent / self.seconds if self.seconds else 0.0
-        lines = [
-            f"packages {self.packages}, events sent {self.sent}: accepted {self.accepted}, "
-            f"rejected {self.rejected}, failed {self.failed} (retries {self.retries})",
-            f"{self.seconds:.1f}s, {rate:.0f} events/s",
-        ]
-        lines += [f"  {count} x {error}" for error, count in sorted(self.errors.items())]
-        return lines
+    @property
+    def answered(self) -> int:
+        """Events with an outcome: accepted, rejected or failed."""
+        return self.accepted + self.rejected + self.failed
 
 
 def _wait(response: requests.Response) -> float:
@@ -130,42 +144,65 @@ def send(
     concurrency: int = 4,
     api_key: str | None = None,
     progress: Callable[[Summary], None] | None = None,
+    progress_seconds: float = 0.25,
 ) -> Summary:
-    """Post every package; `rate` in events/s (None: as fast as the server takes them)."""
+    """Post every package; `rate` in events/s (None: as fast as the server takes them).
+
+    At most `concurrency` packages are in flight and as many more wait, so a
+    large count neither builds a backlog in memory nor runs ahead of the
+    answers; `progress` is called with the summary every `progress_seconds`
+    while sending, and once at the end.
+    """
     summary = Summary()
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Api-Key {api_key}"
     local = threading.local()
+    slots = threading.BoundedSemaphore(2 * concurrency)
+    done = threading.Event()
 
     def session() -> requests.Session:
         if not hasattr(local, "session"):
             local.session = requests.Session()
         return local.session  # type: ignore[no-any-return]
 
+    def post(batch: list[Any]) -> None:
+        try:
+            post_package(session(), url, batch, headers, summary)
+        finally:
+            slots.release()
+
+    def report() -> None:
+        assert progress is not None
+        while not done.wait(progress_seconds):
+            summary.seconds = time.monotonic() - started
+            progress(summary)
+
     started = time.monotonic()
-    with ThreadPoolExecutor(concurrency) as pool:
-        futures = []
-        for batch in batches:
-            if rate:
-                delay = started + summary.sent / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            summary.packages += 1
-            summary.sent += len(batch)
-            futures.append(pool.submit(lambda b: post_package(session(), url, b, headers, summary), batch))
-            if progress is not None and summary.packages % 50 == 0:
-                progress(summary)
-        for future in futures:
-            future.result()
+    reporter = threading.Thread(target=report, name="send-progress", daemon=True) if progress else None
+    if reporter is not None:
+        reporter.start()
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            futures = []
+            for batch in batches:
+                if rate:
+                    delay = started + summary.sent / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                slots.acquire()
+                summary.packages += 1
+                summary.sent += len(batch)
+                futures.append(pool.submit(post, batch))
+                # Drop the finished ones (their result() re-raises a bug, never hides it).
+                futures = [future for future in futures if not (future.done() and future.result() is None)]
+            for future in futures:
+                future.result()
+    finally:
+        done.set()
+        if reporter is not None:
+            reporter.join()
     summary.seconds = time.monotonic() - started
+    if progress is not None:
+        progress(summary)
     return summary
-
-
-def print_progress(summary: Summary) -> None:
-    done = summary.accepted + summary.rejected + summary.failed
-    sys.stderr.write(
-        f"\r{summary.packages} packages, {summary.sent} sent, {done} answered "
-        f"({summary.accepted} accepted, {summary.rejected} rejected, {summary.failed} failed)"
-    )
-    sys.stderr.flush()

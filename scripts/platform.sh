@@ -6,9 +6,9 @@
 #
 #   up      starts Kafka, the Schema Registry, the S3 store and PostgreSQL
 #           (scripts/services.sh), creates the topics, registers the schemas,
-#           migrates the database and keeps its partitions ahead, serves the
-#           API with gunicorn on 127.0.0.1:$API_PORT (default 8000), and starts
-#           the Beam job (manage.py run_stream --supervise: restarted with
+#           migrates the database and keeps its partitions ahead, collects the
+#           static files, serves the API with gunicorn on 127.0.0.1:$API_PORT
+#           (default 8000), and starts the Beam job (manage.py run_stream --supervise: restarted with
 #           backoff whenever it exits on a failure) in the background. Returns
 #           once the API and the stream both report ready, or fails naming
 #           which is not, and why.
@@ -27,6 +27,9 @@ STREAM_DIR="$STATE_DIR/stream"
 STREAM_PID="$STREAM_DIR/stream.pid"
 STREAM_URL="http://${STREAM_METRICS_ADDRESS:-127.0.0.1:9464}"
 READY_SECONDS="${HOLDED_READY_SECONDS:-120}"
+# Static files for the admin, the browsable API, Swagger UI and /status:
+# collected at each `up`, served by whitenoise inside gunicorn.
+export DJANGO_STATIC_ROOT="${DJANGO_STATIC_ROOT:-$STATE_DIR/static}"
 
 # The pid in FILE, if that process is alive and its command line has PATTERN.
 live_pid() {
@@ -113,6 +116,7 @@ case "${1:-}" in
         bash scripts/create-topics.sh
         py python manage.py register_schemas
         py python manage.py migrate --noinput
+        py python manage.py collectstatic --noinput --verbosity 0
         py python manage.py ensure_partitions
         api_up
         stream_up

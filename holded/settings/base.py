@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI and Redoc served by the app itself: /api/docs/ works offline.
+    "drf_spectacular_sidecar",
     "collector",
     "streaming",
     "generator",
@@ -38,6 +40,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, browsable API, Swagger UI) under gunicorn, with no
+    # web server in front; right after SecurityMiddleware, as whitenoise asks.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,7 +75,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".run" / "static"
+# Filled by `manage.py collectstatic` (scripts/platform.sh up, the Docker
+# image); whitenoise serves it compressed. In development whitenoise also
+# finds files in the apps directly, so tests and runserver need no collect.
+STATIC_ROOT = env.string("DJANGO_STATIC_ROOT", str(BASE_DIR / ".run" / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
@@ -93,6 +105,9 @@ SPECTACULAR_SETTINGS = {
         " and streams them through Kafka."
     ),
     "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOG_LEVEL = env.string("LOG_LEVEL", "INFO")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 from accounting.reconcile import DeadLetterSeen, TakenIn, classify
 
@@ -81,3 +82,25 @@ def test_an_event_taken_in_twice_is_reported() -> None:
     report = classify(twice, in_postgres={"a"}, in_bucket={"e/a.json"})
 
     assert report.problems == {"taken in twice": ["a"]}
+
+
+def test_an_event_the_source_resent_is_accounted_not_a_problem() -> None:
+    when = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    first, again = ("m1", when), ("m1", when)
+    sent = taken({"a": "e/a.json", "b": "e/b.json"})
+    sent.identities = {"a": first, "b": again}
+
+    report = classify(sent, in_postgres={"a"}, in_bucket={"e/a.json", "e/b.json"}, stored={first})
+
+    assert report.exact
+    assert (report.enriched, report.resent, report.events) == (1, 1, 2)
+    assert report.places["b"].startswith("resent by the source")
+
+
+def test_an_event_only_in_s3_whose_key_has_no_row_is_still_a_problem() -> None:
+    sent = taken({"b": "e/b.json"})
+    sent.identities = {"b": ("m2", datetime(2026, 11, 26, tzinfo=UTC))}
+
+    report = classify(sent, in_postgres=set(), in_bucket={"e/b.json"}, stored=set())
+
+    assert report.problems == {"only in S3": ["b"]}

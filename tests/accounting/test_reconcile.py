@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -46,7 +47,10 @@ def event_places(text: str) -> dict[str, str]:
 
 def reconcile(since: datetime) -> str:
     out = StringIO()
-    call_command("reconcile", "--since", since.isoformat(), stdout=out)
+    try:
+        call_command("reconcile", "--since", since.isoformat(), stdout=out)
+    except CommandError as error:
+        raise AssertionError(f"{error}\n{out.getvalue()}") from None
     return out.getvalue()
 
 
@@ -55,15 +59,19 @@ def test_generated_events_are_each_in_exactly_one_place(
 ) -> None:
     since = datetime.now(UTC) - timedelta(seconds=1)
     summary = send(tmp_path, live_server, 1000, seed=21)
-    assert "events sent 1000" in summary
-    assert "failed 0" in summary
+    assert re.search(r"sent +│ +1000 │", summary)
+    assert re.search(r"failed +│ +0 │", summary)
 
     assert run_in_process(idle_seconds=3) == "DONE"
     report = reconcile(since)
 
     accepted, rejected = topic_size(stream_lane.events_topic), topic_size(stream_lane.dead_letter_topic)
     assert accepted + rejected == 1000
-    assert f"1000 events: {accepted} enriched (PostgreSQL and S3), {rejected} dead letters" in report
+    assert report.startswith("reconcile: ")  # the summary table comes first
+    assert re.search(rf"enriched \(PostgreSQL and S3\) +│ +{accepted} │", report), report
+    assert re.search(rf"dead letter, collect stage \(topic and S3\) +│ +{rejected} │", report)
+    assert re.search(r"problems +│ +0 │", report)
+    assert re.search(r"events taken in +│ +1000 │", report)
     assert report.rstrip().endswith("every event is in exactly one place")
 
     listed = StringIO()
@@ -74,6 +82,26 @@ def test_generated_events_are_each_in_exactly_one_place(
     dead = [place for place in places if place.startswith("dead letter (collect, topic and S3): ")]
     assert len(dead) == rejected
     assert all(place.split(": ", 1)[1] for place in dead)  # each with its error
+
+
+def test_a_message_the_source_resent_is_accounted_as_a_resend(
+    tmp_path: Path, stream_lane: StreamLane, live_server: Any
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    path = tmp_path / "events.json"
+    path.write_text("".join(json.dumps(e) + "\n" for e in generate(50, invalid_share=0, seed=23)))
+    host = live_server.url.removeprefix("http://")
+    call_command(
+        "send_events", "--file", str(path), "--host", host, "--count", "100", "--resend-ids", stdout=StringIO()
+    )
+
+    assert run_in_process(idle_seconds=3) == "DONE"
+    report = reconcile(since)
+
+    assert re.search(r"enriched \(PostgreSQL and S3\) +│ +50 │", report), report
+    assert re.search(r"resent by the source \(stored once in PostgreSQL\) +│ +50 │", report)
+    assert re.search(r"events taken in +│ +100 │", report)
+    assert report.rstrip().endswith("every event is in exactly one place")
 
 
 def test_a_restart_in_the_middle_still_accounts_for_every_event(
@@ -90,7 +118,7 @@ def test_a_restart_in_the_middle_still_accounts_for_every_event(
     assert restarted.returncode == 0, output
 
     report = reconcile(since)
-    assert report.startswith("600 events:")
+    assert re.search(r"events taken in +│ +600 │", report), report
     assert report.rstrip().endswith("every event is in exactly one place")
 
 
@@ -104,4 +132,5 @@ def test_an_event_the_stream_never_wrote_is_reported_missing(stream_lane: Stream
 
     with pytest.raises(CommandError, match="not every event is in exactly one place"):
         call_command("reconcile", "--since", since.isoformat(), stdout=(out := StringIO()))
-    assert "1 missing: 0190f5e2-7c1a-7000-8000-000000000001" in out.getvalue()
+    assert "  1 missing: 0190f5e2-7c1a-7000-8000-000000000001" in out.getvalue()
+    assert re.search(r"problems \(listed below\) +│ +1 │", out.getvalue())

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from contract.normalize import normalize_event
 from contract.validation import InvalidEvent, validate_event
-from generator.events import INVALID_KINDS, MESSAGE_ID, TIMESTAMP, generate, invalid_event, valid_event
+from generator.events import (
+    INVALID_KINDS,
+    MESSAGE_ID,
+    TIMESTAMP,
+    generate,
+    invalid_event,
+    valid_event,
+    with_message_id,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "events.raw-value.avsc").read_text())
@@ -66,3 +74,20 @@ def test_the_shipped_sample_is_valid_json_lines() -> None:
     events = [json.loads(line) for line in lines]
     assert len(events) == 100
     assert 0 < sum(1 for event in events if not is_valid(event)) < 30
+
+
+def test_a_new_message_id_keeps_the_spelling_and_the_validity() -> None:
+    rng = random.Random(9)
+    events = [valid_event(rng, NOW) for _ in range(300)] + [invalid_event(rng, NOW)[0] for _ in range(300)]
+    new_id = "0b8f7c1e-3d2a-4e5f-8a9b-1c2d3e4f5a6b"
+
+    for event in events:
+        renamed = with_message_id(event, new_id)
+        assert is_valid(renamed) == is_valid(event)
+        if is_valid(event):
+            before, after = normalize_event(event), normalize_event(renamed)
+            assert after["attributes"].pop("messageIdStamp") == new_id
+            before["attributes"].pop("messageIdStamp")
+            assert after == before  # nothing else changed
+            container = "attributes" if "attributes" in event else "headers"
+            assert type(renamed[container][MESSAGE_ID]) is type(event[container][MESSAGE_ID])

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from contract.normalize import normalize_event
+from generator.events import generate
 from generator.sender import packages, send
 
 
@@ -93,3 +95,37 @@ def test_packages_hold_one_to_ten_events_and_cover_the_file() -> None:
     assert [e for batch in batches for e in batch] == events
     assert all(1 <= len(batch) <= 10 for batch in batches)
     assert {len(batch) for batch in batches} == set(range(1, 11))
+
+
+def test_cycling_gives_each_resent_event_a_new_message_id() -> None:
+    events = list(generate(20, invalid_share=0, seed=4))
+    sent = [e for batch in packages(events, min_size=1, max_size=10, total=100, seed=3) for e in batch]
+
+    ids = [normalize_event(event)["attributes"]["messageIdStamp"] for event in sent]
+    assert len(set(ids)) == 100
+    assert sent[:20] == events  # the first pass is the file as it is
+
+
+def test_resend_ids_sends_the_files_ids_again_on_purpose() -> None:
+    events = list(generate(20, invalid_share=0, seed=4))
+    sent = [e for batch in packages(events, min_size=1, max_size=10, total=100, seed=3, resend_ids=True) for e in batch]
+
+    assert sent == events * 5
+
+
+def test_progress_reports_answers_as_they_come(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers = [(200, {}, None)] * 30
+    seen: list[int] = []
+
+    summary = send(
+        ([i] for i in range(30)),
+        url=url,
+        concurrency=2,
+        progress=lambda s: seen.append(s.answered),
+        progress_seconds=0.001,
+    )
+
+    assert summary.answered == 30
+    assert seen[-1] == 30
+    assert seen == sorted(seen)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.table import Table
 
-from accounting.reconcile import package_window, reconcile
+from accounting.reconcile import Report, package_window, reconcile
 
 
 def instant(text: str) -> datetime:
@@ -33,21 +36,41 @@ class Command(BaseCommand):
         if options["package"] is not None:
             start, end = package_window(options["package"])
             report = reconcile(start=start, end=end, package=options["package"])
+            scope = f"package {options['package']}"
         elif options["since"] is not None:
-            report = reconcile(start=options["since"], end=options["until"] or datetime.now(UTC))
+            start, end = options["since"], options["until"] or datetime.now(UTC)
+            report = reconcile(start=start, end=end)
+            scope = f"{start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} UTC"
         else:
             raise CommandError("give --since (and maybe --until) or --package")
-        stages = ", ".join(f"{count} at the {stage} stage" for stage, count in sorted(report.dead_letters.items()))
-        self.stdout.write(
-            f"{report.events} events: {report.enriched} enriched (PostgreSQL and S3), "
-            f"{sum(report.dead_letters.values())} dead letters ({stages or 'none'})"
-        )
+        self.stdout.write(summary_table(report, scope))
+        if report.exact:
+            self.stdout.write("every event is in exactly one place")
+        else:
+            self.stdout.write("problems:")
+            for kind, ids in sorted(report.problems.items()):
+                listed = ", ".join(ids[: options["show"]]) + (" ..." if len(ids) > options["show"] else "")
+                self.stdout.write(f"  {len(ids)} {kind}: {listed}")
         if options["list"]:
             for correlation_id, place in sorted(report.places.items()):
                 self.stdout.write(f"{correlation_id} {place}")
-        for kind, ids in sorted(report.problems.items()):
-            listed = ", ".join(ids[: options["show"]]) + (" ..." if len(ids) > options["show"] else "")
-            self.stdout.write(f"{len(ids)} {kind}: {listed}")
         if not report.exact:
             raise CommandError("not every event is in exactly one place")
-        self.stdout.write("every event is in exactly one place")
+
+
+def summary_table(report: Report, scope: str) -> str:
+    """Where the events are, one row a place, and the total: what a person reads first."""
+    table = Table(title=f"reconcile: {scope}", title_justify="left")
+    table.add_column("where")
+    table.add_column("events", justify="right")
+    table.add_row("enriched (PostgreSQL and S3)", str(report.enriched))
+    table.add_row("resent by the source (stored once in PostgreSQL)", str(report.resent))
+    for stage in sorted({"collect", "stream", *report.dead_letters}):
+        table.add_row(f"dead letter, {stage} stage (topic and S3)", str(report.dead_letters[stage]))
+    problems = sum(len(ids) for ids in report.problems.values())
+    table.add_row("problems" + (" (listed below)" if problems else ""), str(problems))
+    table.add_section()
+    table.add_row("events taken in", str(report.events))
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(table)
+    return out.getvalue().rstrip("\n")
