@@ -92,7 +92,8 @@ class CollectView(APIView):
             429: OpenApiResponse(description="Too many requests; see Retry-After."),
             503: OpenApiResponse(description="Kafka or the Schema Registry unavailable; see Retry-After and events."),
         },
-        examples=[OpenApiExample("A package of one event", value=[EXAMPLE_EVENT], request_only=True)],
+        # drf-spectacular wraps the example of a many=True serializer in the array itself.
+        examples=[OpenApiExample("A package of one event", value=EXAMPLE_EVENT, request_only=True)],
     )
     def post(self, request: Request) -> Response:
         events = request.data

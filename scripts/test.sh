@@ -11,11 +11,20 @@ cd "$ROOT"
 
 ensure_python_env
 
-# Debian's docker-compose parses docker-compose.yaml without an engine.
-if ! command -v docker-compose >/dev/null && ((EUID == 0)) && command -v apt-get >/dev/null; then
-    log "installing docker-compose (to validate docker-compose.yaml)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; } >/dev/null 2>&1 \
-        || log "could not install docker-compose; its test will say so"
+# Debian packages the tests use: docker-compose parses docker-compose.yaml
+# without an engine; chromium and its driver are the browser of tests/browser.
+missing=()
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+if ((${#missing[@]})); then
+    if ((EUID == 0)) && command -v apt-get >/dev/null; then
+        log "installing ${missing[*]} (apt)"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+            >/dev/null 2>&1 || log "could not install ${missing[*]}; the tests that need them will say so"
+    else
+        log "missing ${missing[*]} (apt-get install ${missing[*]}); the tests that need them will say so"
+    fi
 fi
 
 started_here=0

@@ -7,9 +7,11 @@ Declared on a registry of the stream's own: the API's metrics
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from streaming.freshness import WINDOW_SECONDS, Freshness
 from streaming.supervisor import RESTARTS_ENV
 
 REGISTRY = CollectorRegistry()
@@ -41,3 +43,14 @@ STREAM_RESTARTS = Counter(
 )
 # This process is the supervisor's nth start: the restarts before it, carried over.
 STREAM_RESTARTS.inc(int(os.environ.get(RESTARTS_ENV) or 0))
+
+FRESHNESS = Freshness()
+STREAM_FRESHNESS = Gauge(
+    "holded_stream_freshness_seconds",
+    f"Seconds from Kafka's append (publishTime) to the last sink's flush, over the events written in the last"
+    f" {WINDOW_SECONDS:.0f} s (NaN when none were).",
+    ["quantile"],
+    registry=REGISTRY,
+)
+for _q in (0.5, 0.99):
+    STREAM_FRESHNESS.labels(str(_q)).set_function(partial(FRESHNESS.quantile, _q))

@@ -6,6 +6,7 @@ integrations    the services' configurations and clients; may import contract
 collector       HTTP in, Kafka out          } each may import contract and integrations,
 streaming       Kafka in, S3 and PostgreSQL }  never the other
 accounting      reconcile: may import contract and integrations
+monitoring      the /status page of the API process: may import contract, integrations and collector.health
 generator       test data and the sender: imports no project package
 holded          the Django project: settings, urls, server entry points; imports no app
 bench           benchmarks: the contract, integrations, public entry points, never transform internals
@@ -19,7 +20,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("contract", "integrations", "collector", "streaming", "accounting", "generator", "holded", "bench")
+PACKAGES = (
+    "contract",
+    "integrations",
+    "collector",
+    "streaming",
+    "accounting",
+    "monitoring",
+    "generator",
+    "holded",
+    "bench",
+)
 
 ALLOWED: dict[str, set[str]] = {
     "contract": set(),
@@ -27,6 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "collector": {"contract", "integrations"},
     "streaming": {"contract", "integrations"},
     "accounting": {"contract", "integrations"},
+    "monitoring": {"contract", "integrations", "collector"},
     "generator": set(),
     "holded": set(),
     "bench": {"contract", "integrations", "collector", "streaming"},

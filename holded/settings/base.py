@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "streaming",
     "generator",
     "accounting",
+    "monitoring",
+    "django.contrib.humanize",
 ]
 
 MIDDLEWARE = [
@@ -57,7 +59,8 @@ WSGI_APPLICATION = "holded.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Overrides of third-party templates (drf_spectacular/redoc.html: nothing off-site).
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

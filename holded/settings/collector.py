@@ -24,3 +24,7 @@ COLLECT_MAX_JSON_DEPTH = env.integer("COLLECT_MAX_JSON_DEPTH", 64)
 COLLECT_THROTTLE_RATE = env.string("COLLECT_THROTTLE_RATE", "")
 # What a 503 asks the client to wait before retrying.
 COLLECT_RETRY_AFTER_SECONDS = env.integer("COLLECT_RETRY_AFTER_SECONDS", 5)
+
+# /status shows dead-letter errors, which may quote event data: in production
+# only staff (Django admin users) see it.
+STATUS_REQUIRE_STAFF = env.boolean("STATUS_REQUIRE_STAFF", PRODUCTION)

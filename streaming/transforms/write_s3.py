@@ -19,7 +19,7 @@ from apache_beam.pvalue import PCollection
 
 from integrations.s3_writer import S3WriteError
 from streaming.config import StreamConfig
-from streaming.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
+from streaming.metrics import FRESHNESS, STREAM_SINK_SECONDS, STREAM_WRITTEN
 from streaming.records import Enriched, log_packages
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ class _WriteToS3Fn(beam.DoFn):
         STREAM_SINK_SECONDS.labels("s3").observe(time.monotonic() - started)
         STREAM_WRITTEN.labels("s3").inc(len(pending))
         events, self._events = self._events, []
+        # S3 is the last sink: PostgreSQL wrote these rows before them.
+        FRESHNESS.observe([event.record.timestamp_ms for event in events])
         log_packages(logger, "s3", events)
 
     def teardown(self) -> None:

@@ -34,7 +34,9 @@ def run_in_process(*, idle_seconds: float = 3.0, max_records: int | None = None)
             signal.signal(sig, handler)
 
 
-def start_stream(lane: StreamLane, *args: str, crash_before_commit: bool = False) -> subprocess.Popen[str]:
+def start_stream(
+    lane: StreamLane, *args: str, crash_before_commit: bool = False, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """`manage.py run_stream` in a process of its own, as an operator runs it.
 
     With `crash_before_commit`, the process kills itself (SIGKILL) once its
@@ -48,7 +50,7 @@ def start_stream(lane: StreamLane, *args: str, crash_before_commit: bool = False
     return subprocess.Popen(
         [*command, *args],
         cwd=ROOT,
-        env=lane.environment(),
+        env={**lane.environment(), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,0 +1,170 @@
+"""What Kafka says about the last hour: records per minute, the stream's lag, the newest dead letters.
+
+Counts per minute come from offsets, not from reading records: the offset at
+each minute boundary (offsets_for_times) minus the one before is that
+minute's count, at most 61 lookups per partition whatever the traffic. Only the
+dead letters are read, newest first and at most DEAD_LETTER_SCAN of them,
+to split them by stage and show their errors.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+from django.conf import settings
+
+from integrations.clients import kafka_config, topic
+
+TIMEOUT_SECONDS = 5.0
+# Dead letters read per page (newest first): enough for an hour at a few per second.
+DEAD_LETTER_SCAN = 20_000
+
+_lock = threading.Lock()
+_clients: dict[str, Consumer | AdminClient] = {}
+
+
+def _consumer() -> Consumer:
+    """One consumer per process, for offsets and reads only: it joins no group and commits nothing."""
+    with _lock:
+        if "consumer" not in _clients:
+            _clients["consumer"] = Consumer(kafka_config().consumer(f"status-{uuid.uuid4()}", "status-page"))
+        return _clients["consumer"]  # type: ignore[return-value]
+
+
+def _admin() -> AdminClient:
+    with _lock:
+        if "admin" not in _clients:
+            _clients["admin"] = AdminClient(kafka_config().admin())
+        return _clients["admin"]  # type: ignore[return-value]
+
+
+def _partitions(consumer: Consumer, name: str) -> list[int]:
+    metadata = consumer.list_topics(name, timeout=TIMEOUT_SECONDS).topics[name]
+    if metadata.error is not None:
+        raise RuntimeError(f"topic {name}: {metadata.error}")
+    return sorted(metadata.partitions)
+
+
+def per_minute(name: str, minutes: list[int]) -> list[int]:
+    """Records appended to topic `name` in each minute [m, m + 1) of `minutes` (Unix minutes, ascending)."""
+    consumer = _consumer()
+    counts = [0] * len(minutes)
+    boundaries = [*minutes, minutes[-1] + 1]
+    with _lock:  # one client, several request threads
+        for partition in _partitions(consumer, name):
+            _, high = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=TIMEOUT_SECONDS)
+            offsets = []
+            for minute in boundaries:
+                # One lookup per boundary: a request naming a partition twice gets one answer.
+                (found,) = consumer.offsets_for_times(
+                    [TopicPartition(name, partition, minute * 60_000)], timeout=TIMEOUT_SECONDS
+                )
+                # No record at or after the boundary: the offset there is the end of the log.
+                offsets.append(high if found.offset < 0 else found.offset)
+                if found.offset < 0:
+                    break  # every later boundary is past the end too
+            offsets += [high] * (len(boundaries) - len(offsets))
+            for index in range(len(minutes)):
+                counts[index] += max(0, offsets[index + 1] - offsets[index])
+    return counts
+
+
+@dataclass(frozen=True)
+class Lag:
+    partition: int
+    committed: int | None  # None: the stream has committed nothing on this partition yet
+    end: int
+
+    @property
+    def behind(self) -> int:
+        return self.end - (self.committed or 0)
+
+
+def stream_lag() -> list[Lag]:
+    """Per partition of events.raw: the stream's committed offset and the end of the log."""
+    name = topic("events")
+    consumer = _consumer()
+    with _lock:
+        partitions = _partitions(consumer, name)
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=TIMEOUT_SECONDS)[1] for p in partitions
+        }
+    request = ConsumerGroupTopicPartitions(settings.STREAM_GROUP_ID, [TopicPartition(name, p) for p in partitions])
+    (future,) = _admin().list_consumer_group_offsets([request], request_timeout=TIMEOUT_SECONDS).values()
+    committed = {tp.partition: tp.offset for tp in future.result(timeout=TIMEOUT_SECONDS).topic_partitions}
+    return [Lag(p, committed[p] if committed.get(p, -1) >= 0 else None, ends[p]) for p in partitions]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    appended_ms: int
+    stage: str
+    error: str
+    correlation_id: str
+
+
+@dataclass
+class DeadLetters:
+    newest: list[DeadLetter]  # newest first
+    by_stage_per_minute: dict[str, list[int]]
+    scanned: int
+    complete: bool  # False when the hour held more than DEAD_LETTER_SCAN and only the newest were read
+
+
+def _header(headers: list[Any], name: str) -> str:
+    for key, value in headers:
+        if key == name and isinstance(value, bytes):
+            return value.decode(errors="replace")
+    return ""
+
+
+def dead_letters(minutes: list[int], show: int = 10) -> DeadLetters:
+    """The hour's dead letters, newest DEAD_LETTER_SCAN at most: per stage and minute, and the newest `show`."""
+    name = topic("dead_letter")
+    consumer = _consumer()
+    start_ms = minutes[0] * 60_000
+    index_of = {minute: index for index, minute in enumerate(minutes)}
+    letters: list[DeadLetter] = []
+    complete = True
+    with _lock:
+        for partition in _partitions(consumer, name):
+            low, high = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=TIMEOUT_SECONDS)
+            (since,) = consumer.offsets_for_times([TopicPartition(name, partition, start_ms)], timeout=TIMEOUT_SECONDS)
+            first = high if since.offset < 0 else max(low, since.offset)
+            if high - first > DEAD_LETTER_SCAN:
+                first, complete = high - DEAD_LETTER_SCAN, False
+            if first >= high:
+                continue
+            consumer.assign([TopicPartition(name, partition, first)])
+            position = first
+            while position < high:
+                messages = consumer.consume(min(1000, high - position), timeout=TIMEOUT_SECONDS)
+                if not messages:
+                    break
+                for message in messages:
+                    if message.error():
+                        continue
+                    position = (message.offset() or 0) + 1
+                    headers = list(message.headers() or [])
+                    letters.append(
+                        DeadLetter(
+                            appended_ms=message.timestamp()[1],
+                            stage=_header(headers, "error.stage") or "unknown",
+                            error=_header(headers, "error"),
+                            correlation_id=_header(headers, "correlationId")
+                            or (message.key() or b"").decode(errors="replace"),
+                        )
+                    )
+            consumer.unassign()
+    letters.sort(key=lambda letter: letter.appended_ms, reverse=True)
+    by_stage: dict[str, list[int]] = {}
+    for letter in letters:
+        index = index_of.get(letter.appended_ms // 60_000)
+        if index is not None:
+            by_stage.setdefault(letter.stage, [0] * len(minutes))[index] += 1
+    return DeadLetters(letters[:show], by_stage, len(letters), complete)

@@ -1,0 +1,121 @@
+"""GET /status: the platform at a glance, for people. Read-only; each section fails on its own."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.contrib.auth.decorators import user_passes_test
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+
+from collector.health import run_checks
+from integrations.clients import topic
+from monitoring import kafka
+from monitoring.chart import Series, line_chart
+from monitoring.database import enriched_per_minute
+from monitoring.stream import stream_state
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+F = TypeVar("F")
+MINUTES = 60
+
+
+@dataclass(frozen=True)
+class Health:
+    name: str
+    ok: bool
+    detail: str
+
+
+def attempt(what: str, errors: list[str], read: Callable[[], T], fallback: F) -> T | F:
+    """`read()`, or `fallback` with the error noted: one service down leaves the rest of the page."""
+    try:
+        return read()
+    except Exception as error:  # a status page shows every failure, whatever its kind
+        logger.warning("status: %s: %s", what, error)
+        errors.append(f"{what}: {type(error).__name__}: {error}")
+        return fallback
+
+
+def _postgres() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname = 'events'")
+        (tables,) = cursor.fetchone() or (0,)
+    if not tables:
+        raise RuntimeError("no events table (run manage.py migrate)")
+    return "events table present"
+
+
+def health() -> list[Health]:
+    rows = [Health(check.name, check.ok, check.detail) for check in run_checks()]
+    try:
+        rows.append(Health("postgres", True, _postgres()))
+    except Exception as error:  # reported, like the other checks
+        rows.append(Health("postgres", False, f"{type(error).__name__}: {error}"))
+    return rows
+
+
+def status_context() -> dict[str, Any]:
+    now_minute = int(time.time() // 60)
+    minutes = list(range(now_minute - MINUTES + 1, now_minute + 1))
+    errors: list[str] = []
+    zeros = [0] * len(minutes)
+    enriched = attempt("enriched per minute", errors, lambda: enriched_per_minute(minutes), zeros)
+    accepted = attempt("events.raw per minute", errors, lambda: kafka.per_minute(topic("events"), minutes), None)
+    no_letters = kafka.DeadLetters([], {}, 0, True)
+    lag: list[kafka.Lag] = []
+    if accepted is None:
+        # Kafka did not answer: its other sections would each wait out the same timeout.
+        accepted, dead, letters = zeros, zeros, no_letters
+        errors.append("dead letters and stream lag: skipped, Kafka did not answer")
+    else:
+        dead = attempt(
+            "dead letters per minute", errors, lambda: kafka.per_minute(topic("dead_letter"), minutes), zeros
+        )
+        letters = attempt("newest dead letters", errors, lambda: kafka.dead_letters(minutes), no_letters)
+        lag = attempt("stream lag", errors, kafka.stream_lag, [])
+    rejected = letters.by_stage_per_minute.get("collect", zeros)
+    stream = stream_state()
+    series = [
+        Series("accepted", "#2563eb", accepted),
+        Series("rejected", "#d97706", rejected),
+        Series("enriched", "#059669", enriched),
+        Series("dead letters", "#dc2626", dead),
+    ]
+    start = datetime.fromtimestamp(minutes[0] * 60, UTC)
+    chart = line_chart(series, f"{start:%H:%M} UTC", "now", "Events per minute, the last hour")
+    checks = health()
+    return {
+        "now": datetime.now(UTC),
+        "health": checks,
+        "healthy": all(check.ok for check in checks) and stream.ready,
+        "stream": stream,
+        "lag": lag,
+        "lag_total": sum(row.behind for row in lag),
+        "chart": mark_safe(chart),
+        "totals": [(s.name, s.color, sum(s.values), s.values[-1]) for s in series],
+        "letters": letters,
+        "letter_times": [(datetime.fromtimestamp(letter.appended_ms / 1000, UTC), letter) for letter in letters.newest],
+        "scan_limit": kafka.DEAD_LETTER_SCAN,
+        "errors": errors,
+        "stream_address": settings.STREAM_METRICS_ADDRESS,
+    }
+
+
+def _allowed(user: Any) -> bool:
+    # In production the page shows dead-letter errors (which may quote event data): staff only.
+    return not settings.STATUS_REQUIRE_STAFF or bool(user.is_staff)
+
+
+@user_passes_test(_allowed, login_url="admin:login")
+def status_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "monitoring/status.html", status_context())
