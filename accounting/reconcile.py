@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
@@ -174,32 +175,28 @@ def read_kafka(start: datetime, end: datetime, wanted: Callable[[str], bool]) ->
     return taken
 
 
+def _rows_matching(query: str, ids: list[str], chunk: int = 5000) -> list[tuple[Any, ...]]:
+    """The rows of `query` (one `= ANY(%s::uuid[])` parameter) for every id, `chunk` ids a statement."""
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for first in range(0, len(ids), chunk):
+            cursor.execute(query, [ids[first : first + chunk]])
+            rows.extend(cursor.fetchall())
+    return rows
+
+
 def read_postgres(correlation_ids: list[str]) -> set[str]:
     """PostgreSQL: which of these events have a row."""
-    found: set[str] = set()
-    with connection.cursor() as cursor:
-        for first in range(0, len(correlation_ids), 5000):
-            cursor.execute(
-                "SELECT correlation_id::text FROM events WHERE correlation_id = ANY(%s::uuid[])",
-                [correlation_ids[first : first + 5000]],
-            )
-            found.update(row[0] for row in cursor.fetchall())
-    return found
+    query = "SELECT correlation_id::text FROM events WHERE correlation_id = ANY(%s::uuid[])"
+    return {row[0] for row in _rows_matching(query, correlation_ids)}
 
 
 def read_postgres_identities(identities: Iterable[Identity]) -> set[Identity]:
     """PostgreSQL: which of these (message id, timestamp) keys have a row, under whichever correlationId."""
     wanted = set(identities)
-    message_ids = sorted({message_id for message_id, _ in wanted})
-    found: set[Identity] = set()
-    with connection.cursor() as cursor:
-        for first in range(0, len(message_ids), 5000):
-            cursor.execute(
-                "SELECT message_id_stamp::text, timestamp_stamp FROM events WHERE message_id_stamp = ANY(%s::uuid[])",
-                [message_ids[first : first + 5000]],
-            )
-            found.update(row for row in cursor.fetchall() if row in wanted)
-    return found
+    query = "SELECT message_id_stamp::text, timestamp_stamp FROM events WHERE message_id_stamp = ANY(%s::uuid[])"
+    rows = _rows_matching(query, sorted({message_id for message_id, _ in wanted}))
+    return {(message_id, stamp) for message_id, stamp in rows if (message_id, stamp) in wanted}
 
 
 def read_bucket(keys: set[str]) -> set[str]:

@@ -55,12 +55,10 @@ def packages(
 ) -> Iterator[list[Any]]:
     """Random-size packages over the events, cycling through them if `total` asks for more.
 
-    From the second pass on, each event gets a new message id (seeded, so the
-    same seed sends the same ids), unless `resend_ids`.
+    From the second pass on, each event gets a new random message id (new
+    at every run too), unless `resend_ids`. The seed fixes the package sizes.
     """
     rng = random.Random(seed)
-    # A stream of its own: seeded like the generator, it would repeat the file's ids.
-    ids = random.Random(f"message ids {seed}")
     wanted = len(events) if total is None else total
     position = 0
     while position < wanted:
@@ -69,7 +67,7 @@ def packages(
         for index in range(position, position + size):
             event = events[index % len(events)]
             if index >= len(events) and not resend_ids:
-                event = with_message_id(event, str(uuid.UUID(int=ids.getrandbits(128), version=4)))
+                event = with_message_id(event, str(uuid.uuid4()))
             package.append(event)
         yield package
         position += size

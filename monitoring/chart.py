@@ -14,6 +14,8 @@ class Series:
     name: str
     color: str
     values: list[int]
+    # Dashed: a series that often equals another (enriched follows accepted) stays visible over it.
+    dashed: bool = False
 
 
 def _nice_ceiling(value: int) -> int:
@@ -57,7 +59,9 @@ def line_chart(series: list[Series], first_label: str, last_label: str, title: s
         coordinates = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.values))
         parts.append(
             f'<polyline fill="none" stroke="{escape(s.color)}" stroke-width="2" points="{coordinates}" '
-            f'data-series="{escape(s.name)}"><title>{escape(s.name)}: {sum(s.values):,} in the hour</title></polyline>'
+            + ('stroke-dasharray="6 4" ' if s.dashed else "")
+            + f'data-series="{escape(s.name)}">'
+            + f"<title>{escape(s.name)}: {sum(s.values):,} in the hour</title></polyline>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -88,8 +88,8 @@ def status_context() -> dict[str, Any]:
     series = [
         Series("accepted", "#2563eb", accepted),
         Series("rejected", "#d97706", rejected),
-        Series("enriched", "#059669", enriched),
-        Series("dead letters", "#dc2626", dead),
+        Series("enriched", "#059669", enriched, dashed=True),
+        Series("dead letters", "#dc2626", dead, dashed=True),
     ]
     start = datetime.fromtimestamp(minutes[0] * 60, UTC)
     chart = line_chart(series, f"{start:%H:%M} UTC", "now", "Events per minute, the last hour")
@@ -102,7 +102,7 @@ def status_context() -> dict[str, Any]:
         "lag": lag,
         "lag_total": sum(row.behind for row in lag),
         "chart": mark_safe(chart),
-        "totals": [(s.name, s.color, sum(s.values), s.values[-1]) for s in series],
+        "totals": [(s.name, s.color, s.dashed, sum(s.values), s.values[-1]) for s in series],
         "letters": letters,
         "letter_times": [(datetime.fromtimestamp(letter.appended_ms / 1000, UTC), letter) for letter in letters.newest],
         "scan_limit": kafka.DEAD_LETTER_SCAN,

@@ -64,7 +64,9 @@ api_up() {
     export PROMETHEUS_MULTIPROC_DIR="$API_DIR/metrics"
     rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     # The venv's programs directly (not `uv run`): no extra process holds the terminal.
-    setsid nohup "$ROOT/.venv/bin/gunicorn" -c gunicorn.conf.py --pid "$API_PID" \
+    # The API connects with its own least-privilege role (migrate granted it).
+    POSTGRES_USER="$API_POSTGRES_USER" POSTGRES_PASSWORD="$API_POSTGRES_PASSWORD" \
+        setsid nohup "$ROOT/.venv/bin/gunicorn" -c gunicorn.conf.py --pid "$API_PID" \
         >>"$API_DIR/api.log" 2>&1 </dev/null &
     local deadline=$((SECONDS + 60))
     until curl -sf "$API_URL/health/ready" >/dev/null; do
@@ -83,7 +85,9 @@ stream_up() {
         return 0
     fi
     mkdir -p "$STREAM_DIR"
-    setsid nohup "$ROOT/.venv/bin/python" "$ROOT/manage.py" run_stream --supervise \
+    # The job writes with its own role and is not given the owner's password.
+    POSTGRES_USER="$STREAM_POSTGRES_USER" POSTGRES_PASSWORD="$STREAM_POSTGRES_PASSWORD" \
+        setsid nohup "$ROOT/.venv/bin/python" "$ROOT/manage.py" run_stream --supervise \
         >>"$STREAM_DIR/stream.log" 2>&1 </dev/null &
     echo $! >"$STREAM_PID"
     # Ready: the source has polled Kafka and no service is being waited for.

@@ -231,18 +231,38 @@ s3_install() {
     mv "$gobin/versitygw" "$VERSITYGW_BIN"
 }
 
+# Ready: the administrator's signed request answers (and the bucket exists).
 s3_ready() {
     py python scripts/lib/probe.py s3 "http://127.0.0.1:$S3_PORT" \
-        "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" "$S3_BUCKET"
+        "$S3_ROOT_ACCESS_KEY_ID" "$S3_ROOT_SECRET_ACCESS_KEY" "$S3_BUCKET"
+}
+
+# The application's user (S3_ACCESS_KEY_ID), owner of the bucket and of
+# nothing else: versitygw's internal IAM gives a "user" role access to the
+# buckets it owns only. Idempotent: an existing user is kept.
+s3_app_user() {
+    local admin=("$VERSITYGW_BIN" admin --access "$S3_ROOT_ACCESS_KEY_ID" --secret "$S3_ROOT_SECRET_ACCESS_KEY" \
+        --endpoint-url "http://127.0.0.1:$S3_PORT")
+    [[ "$S3_ACCESS_KEY_ID" == "$S3_ROOT_ACCESS_KEY_ID" ]] && return 0  # told to run the apps as root
+    local out
+    if ! out="$("${admin[@]}" create-user --access "$S3_ACCESS_KEY_ID" --secret "$S3_SECRET_ACCESS_KEY" --role user 2>&1)" \
+        && [[ "$out" != *XAdminUserExists* ]]; then
+        die "could not create the S3 user $S3_ACCESS_KEY_ID: $out"
+    fi
+    "${admin[@]}" change-bucket-owner --bucket "$S3_BUCKET" --owner "$S3_ACCESS_KEY_ID" >/dev/null 2>&1 \
+        || die "could not give the bucket $S3_BUCKET to $S3_ACCESS_KEY_ID"
+    py python scripts/lib/probe.py s3 "http://127.0.0.1:$S3_PORT" "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY" "$S3_BUCKET" \
+        || die "the S3 user $S3_ACCESS_KEY_ID cannot reach the bucket $S3_BUCKET (a secret that changed? S3_SECRET_ACCESS_KEY)"
 }
 
 s3_up() {
     running_pid s3 >/dev/null && return 0
     s3_install
-    mkdir -p "$STATE_DIR/s3/data"
-    spawn s3 env ROOT_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" ROOT_SECRET_ACCESS_KEY="$S3_SECRET_ACCESS_KEY" \
-        "$VERSITYGW_BIN" --port "127.0.0.1:$S3_PORT" --quiet posix "$STATE_DIR/s3/data"
+    mkdir -p "$STATE_DIR/s3/data" "$STATE_DIR/s3/iam"
+    spawn s3 env ROOT_ACCESS_KEY_ID="$S3_ROOT_ACCESS_KEY_ID" ROOT_SECRET_ACCESS_KEY="$S3_ROOT_SECRET_ACCESS_KEY" \
+        "$VERSITYGW_BIN" --port "127.0.0.1:$S3_PORT" --iam-dir "$STATE_DIR/s3/iam" --quiet posix "$STATE_DIR/s3/data"
     wait_until s3 s3_ready
+    s3_app_user
 }
 
 # --- PostgreSQL ------------------------------------------------------------

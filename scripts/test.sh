@@ -1,13 +1,42 @@
 #!/usr/bin/env bash
-# The whole test suite, from nothing: installs the Python environment, starts
-# the native services (unless they are already up), runs ruff, mypy and
-# pytest, then stops the services it started. Exits non-zero on any failure,
-# including pytest's "no tests collected".
+# The whole test suite, from nothing. First the README's first command as a
+# new user meets it: `scripts/platform.sh up` in a clean environment (empty
+# HOME, minimal PATH, whatever uv the machine lacks), then scripts/try-it.sh
+# posts an event and finds its row in PostgreSQL, then the API and the stream
+# stop (skipped when an API already runs on $API_PORT). Then it installs the
+# Python environment, starts the native services (unless they are already
+# up), runs ruff, mypy and pytest, and stops the services it started. Exits
+# non-zero on any failure, including pytest's "no tests collected".
 #
 # usage: scripts/test.sh [PYTEST ARGS...]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$ROOT"
+
+# Up before this script? Then it leaves them up; otherwise it stops them.
+services_were_up=0
+port_busy "$KAFKA_PORT" && services_were_up=1
+platform_started=0
+finish() {
+    if ((platform_started)); then bash scripts/platform.sh stop || true; fi
+    if ((!services_were_up)); then bash scripts/services.sh down || true; fi
+}
+trap finish EXIT
+
+if port_busy "$API_PORT"; then
+    log "an API already runs on :$API_PORT: the first-run check is skipped"
+else
+    log "first run: scripts/platform.sh up in a clean environment (empty HOME, minimal PATH)"
+    clean_home="$(mktemp -d)"
+    clean_env=(env -i "HOME=$clean_home" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8)
+    while IFS= read -r setting; do clean_env+=("$setting"); done < <(env | grep -E '^(HOLDED_|CI=)' || true)
+    platform_started=1
+    "${clean_env[@]}" bash scripts/platform.sh up
+    "${clean_env[@]}" bash scripts/try-it.sh
+    bash scripts/platform.sh stop
+    platform_started=0
+    rm -rf "$clean_home"
+fi
 
 ensure_python_env
 
@@ -27,15 +56,7 @@ if ((${#missing[@]})); then
     fi
 fi
 
-started_here=0
-if ! bash scripts/services.sh status >/dev/null 2>&1; then
-    started_here=1
-    bash scripts/services.sh up
-fi
-stop_services() {
-    if ((started_here)); then bash scripts/services.sh down; fi
-}
-trap stop_services EXIT
+bash scripts/services.sh up  # a no-op for the services already up
 
 bash scripts/create-topics.sh
 py python manage.py register_schemas

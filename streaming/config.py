@@ -53,6 +53,8 @@ class StreamConfig:
                 "user": settings.STREAM_POSTGRES_USER,
                 "password": settings.STREAM_POSTGRES_PASSWORD,
                 "connect_timeout": database["OPTIONS"].get("connect_timeout", 5),
+                "sslmode": database["OPTIONS"].get("sslmode", "prefer"),
+                **({"sslrootcert": database["OPTIONS"]["sslrootcert"]} if "sslrootcert" in database["OPTIONS"] else {}),
                 "application_name": "holded-stream",
             },
             "group_id": settings.STREAM_GROUP_ID,

@@ -13,11 +13,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 HOLDED_ENV = env.string("HOLDED_ENV", "development")
 PRODUCTION = HOLDED_ENV == "production"
 
-SECRET_KEY = (
-    env.required("DJANGO_SECRET_KEY")
-    if PRODUCTION
-    else env.string("DJANGO_SECRET_KEY", "development-only-not-a-secret")
-)
+SECRET_KEY = env.secret("DJANGO_SECRET_KEY", "development-only-not-a-secret", production=PRODUCTION)
 DEBUG = env.boolean("DJANGO_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env.strings("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
 
@@ -81,7 +77,7 @@ STATIC_URL = "static/"
 # Filled by `manage.py collectstatic` (scripts/platform.sh up, the Docker
 # image); whitenoise serves it compressed. In development whitenoise also
 # finds files in the apps directly, so tests and runserver need no collect.
-STATIC_ROOT = env.string("DJANGO_STATIC_ROOT", str(BASE_DIR / ".run" / "static"))
+STATIC_ROOT = env.string("DJANGO_STATIC_ROOT", "") or str(BASE_DIR / ".run" / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -1,7 +1,8 @@
 """Typed reads of settings from the environment.
 
 Every setting has a development default, except those that must never have
-one in production: `required()` fails early, naming the variable.
+one in production: `required()` fails early, naming the variable, and
+`secret()` also refuses, in production, any of the development defaults.
 """
 
 from __future__ import annotations
@@ -19,6 +20,25 @@ def required(name: str) -> str:
     value = os.environ.get(name, "")
     if not value:
         raise ImproperlyConfigured(f"The environment variable {name} must be set.")
+    return value
+
+
+# Every development default of a secret or password in the project (settings,
+# scripts/lib/common.sh, docker-compose.yaml): production refuses each of them.
+DEVELOPMENT_SECRETS = frozenset(
+    {"development-only-not-a-secret", "postgres", "minioadmin", "holded_stream", "holded_api", "holded-app-secret"}
+)
+
+
+def secret(name: str, development_default: str, *, production: bool) -> str:
+    """A secret: its development default outside production; in production set, and not a known default."""
+    if not production:
+        return os.environ.get(name, development_default)
+    value = required(name)
+    if value in DEVELOPMENT_SECRETS:
+        raise ImproperlyConfigured(
+            f"The environment variable {name} holds a development default; production needs a secret of its own."
+        )
     return value
 
 

@@ -9,9 +9,7 @@ STREAM_GROUP_ID = env.string("STREAM_GROUP_ID", "holded-stream")
 # The stream writes with a role of its own, allowed only what it needs
 # (streaming/migrations/0002_stream_role.py).
 STREAM_POSTGRES_USER = env.string("STREAM_POSTGRES_USER", "holded_stream")
-STREAM_POSTGRES_PASSWORD = (
-    env.required("STREAM_POSTGRES_PASSWORD") if PRODUCTION else env.string("STREAM_POSTGRES_PASSWORD", "holded_stream")
-)
+STREAM_POSTGRES_PASSWORD = env.secret("STREAM_POSTGRES_PASSWORD", "holded_stream", production=PRODUCTION)
 STREAM_ENRICHED_SUBJECT = env.string("STREAM_ENRICHED_SUBJECT", "events.enriched-value")
 STREAM_MAX_RECORDS_PER_POLL = env.integer("STREAM_MAX_RECORDS_PER_POLL", 5000)
 STREAM_POSTGRES_BATCH_SIZE = env.integer("STREAM_POSTGRES_BATCH_SIZE", 1000)

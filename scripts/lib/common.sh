@@ -33,12 +33,23 @@ S3_PORT="${S3_PORT:-9000}"
 POSTGRES_PORT="${POSTGRES_PORT:-5432}"
 API_PORT="${API_PORT:-8000}"
 
-S3_ACCESS_KEY_ID="${S3_ACCESS_KEY_ID:-minioadmin}"
-S3_SECRET_ACCESS_KEY="${S3_SECRET_ACCESS_KEY:-minioadmin}"
+# The store's administrator (versitygw's root, MinIO's root user): used only
+# by services.sh to create the bucket and the application's user.
+S3_ROOT_ACCESS_KEY_ID="${S3_ROOT_ACCESS_KEY_ID:-minioadmin}"
+S3_ROOT_SECRET_ACCESS_KEY="${S3_ROOT_SECRET_ACCESS_KEY:-minioadmin}"
+# The application's credentials: a user that owns the bucket and may do
+# nothing else (no other bucket, no bucket creation, no administration).
+S3_ACCESS_KEY_ID="${S3_ACCESS_KEY_ID:-holded-app}"
+S3_SECRET_ACCESS_KEY="${S3_SECRET_ACCESS_KEY:-holded-app-secret}"
 S3_BUCKET="${S3_BUCKET:-holded-events}"
 POSTGRES_DB="${POSTGRES_DB:-holded}"
 POSTGRES_USER="${POSTGRES_USER:-postgres}"
 POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-postgres}"
+# The API's own role (created and granted by `manage.py migrate`).
+API_POSTGRES_USER="${API_POSTGRES_USER:-holded_api}"
+API_POSTGRES_PASSWORD="${API_POSTGRES_PASSWORD:-holded_api}"
+STREAM_POSTGRES_USER="${STREAM_POSTGRES_USER:-holded_stream}"
+STREAM_POSTGRES_PASSWORD="${STREAM_POSTGRES_PASSWORD:-holded_stream}"
 
 KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}"
 

@@ -17,23 +17,15 @@ from django.conf import settings
 from django.db import migrations
 from psycopg2 import sql
 
+from integrations.postgres_roles import ensure_login_role
+
 
 def grant(apps: Any, schema_editor: Any) -> None:
     role = settings.STREAM_POSTGRES_USER
     if role == settings.DATABASES["default"]["USER"]:
         return  # the stream shares the owner's role: nothing to restrict
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
-        (may_create,) = cursor.fetchone()
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        exists = cursor.fetchone() is not None
-        if not exists and may_create:
-            cursor.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(role)),
-                [settings.STREAM_POSTGRES_PASSWORD],
-            )
-            exists = True
-        if not exists:
+        if not ensure_login_role(cursor, role, settings.STREAM_POSTGRES_PASSWORD):
             return
         name = sql.Identifier(role)
         cursor.execute(

@@ -6,6 +6,7 @@ it parses (docker-compose config), and what it declares matches the settings.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -61,20 +62,33 @@ def test_the_compose_file_declares_the_platform(compose: dict[str, Any]) -> None
         "stream",
     }
     ports = {name: service.get("ports", []) for name, service in compose["services"].items()}
-    # The kit's host ports.
-    assert ports["kafka"] == ["9092:9092"]
-    assert ports["schema-registry"] == ["8085:8081"]
-    assert ports["minio"] == ["9000:9000", "9001:9001"]
-    assert ports["postgres"] == ["5432:5432"]
-    assert ports["kafka-ui"] == ["8080:8080"]
-    assert ports["api"] == ["8000:8000"]
+    # The kit's host ports, published on loopback unless HOLDED_BIND_ADDRESS says otherwise.
+    local = "${HOLDED_BIND_ADDRESS:-127.0.0.1}:"
+    assert ports["kafka"] == [f"{local}9092:9092"]
+    assert ports["schema-registry"] == [f"{local}8085:8081"]
+    assert ports["minio"] == [f"{local}9000:9000", f"{local}9001:9001"]
+    assert ports["postgres"] == [f"{local}5432:5432"]
+    assert ports["kafka-ui"] == [f"{local}8080:8080"]
+    assert ports["api"] == [f"{local}8000:8000"]
+    assert all(port.startswith(local) for published in ports.values() for port in published)
 
 
 def test_the_app_environment_matches_the_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    app = services["api"]["environment"]
-    assert services["init"]["environment"] == app
-    assert services["stream"]["environment"] == {**app, "STREAM_METRICS_ADDRESS": "0.0.0.0:9464"}
+    app = services["init"]["environment"]  # the owner's settings: init migrates
+    # The API and the stream each connect with a least-privilege role of their own.
+    assert services["api"]["environment"] == {
+        **app,
+        "POSTGRES_USER": "holded_api",
+        "POSTGRES_PASSWORD": "holded_api",
+        "STREAM_METRICS_ADDRESS": "stream:9464",
+    }
+    assert services["stream"]["environment"] == {
+        **app,
+        "POSTGRES_USER": "holded_stream",
+        "POSTGRES_PASSWORD": "holded_stream",
+        "STREAM_METRICS_ADDRESS": "0.0.0.0:9464",
+    }
     assert services["stream"]["command"] == ["python", "manage.py", "run_stream"]
     # Only settings the code reads.
     assert set(app) <= settings_read_by_the_code()
@@ -88,15 +102,22 @@ def test_the_app_environment_matches_the_services(compose: dict[str, Any]) -> No
 
     s3 = urlsplit(app["S3_ENDPOINT_URL"])
     assert s3.hostname == "minio"
-    assert f"{s3.port}:{s3.port}" in services["minio"]["ports"]
+    assert f"${{HOLDED_BIND_ADDRESS:-127.0.0.1}}:{s3.port}:{s3.port}" in services["minio"]["ports"]
     minio = services["minio"]["environment"]
-    assert (minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"]) == (
-        app["S3_ACCESS_KEY_ID"],
-        app["S3_SECRET_ACCESS_KEY"],
-    )
+    assert app["S3_ACCESS_KEY_ID"] != minio["MINIO_ROOT_USER"]  # the apps never hold the root account
     bucket_commands = services["minio-init"]["command"][0]
+    assert f"mc alias set local http://minio:9000 {minio['MINIO_ROOT_USER']} {minio['MINIO_ROOT_PASSWORD']}" in (
+        bucket_commands
+    )
     assert f"mc mb --ignore-existing local/{app['S3_BUCKET']}" in bucket_commands
     assert f"mc anonymous set none local/{app['S3_BUCKET']}" in bucket_commands  # private
+    assert f"mc admin user add local {app['S3_ACCESS_KEY_ID']} {app['S3_SECRET_ACCESS_KEY']}" in bucket_commands
+    assert f"--user {app['S3_ACCESS_KEY_ID']}" in bucket_commands
+    policy = json.loads((ROOT / "deploy" / "minio-app-policy.json").read_text())
+    resources = {resource for statement in policy["Statement"] for resource in statement["Resource"]}
+    assert resources == {f"arn:aws:s3:::{app['S3_BUCKET']}", f"arn:aws:s3:::{app['S3_BUCKET']}/*"}
+    actions = {action for statement in policy["Statement"] for action in statement["Action"]}
+    assert actions == {"s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject", "s3:PutObject"}
 
     postgres = services["postgres"]["environment"]
     assert app["POSTGRES_HOST"] == "postgres"

@@ -58,13 +58,17 @@ def test_production_shows_the_page_to_staff_only(lane: Lane, settings: SettingsW
 
 def test_the_chart_draws_one_line_per_series_scaled_to_a_round_top() -> None:
     svg = line_chart(
-        [Series("accepted", "#00f", [0, 5, 12]), Series("rejected", "#f00", [1, 0, 0])], "12:00", "now", "t"
+        [Series("accepted", "#00f", [0, 5, 12]), Series("rejected", "#f00", [1, 0, 0], dashed=True)],
+        "12:00",
+        "now",
+        "t",
     )
 
     assert svg.count("<polyline") == 2
     assert ">20</text>" in svg  # 12 rounds up to 20
     assert 'data-series="accepted"' in svg
     assert "accepted: 17 in the hour" in svg
+    assert svg.count("stroke-dasharray") == 1  # the dashed one stays visible over an equal line
 
 
 def test_names_in_the_chart_are_escaped() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -79,3 +80,32 @@ def test_the_bucket_is_private(services_up: None) -> None:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(settings.S3_ENDPOINT_URL + path, timeout=5)
         assert refused.value.code == 403
+
+
+def root_client() -> S3Client:
+    """The store's administrator, as scripts/services.sh holds it (the apps never do)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.S3_ENDPOINT_URL,
+        aws_access_key_id=os.environ.get("S3_ROOT_ACCESS_KEY_ID", "minioadmin"),
+        aws_secret_access_key=os.environ.get("S3_ROOT_SECRET_ACCESS_KEY", "minioadmin"),
+        region_name=settings.S3_REGION,
+    )
+
+
+def test_the_apps_user_is_not_the_stores_administrator(s3: S3Client) -> None:
+    other = unique_name("other-bucket")
+    root = root_client()
+    root.create_bucket(Bucket=other)  # somebody else's bucket on the same store
+    try:
+        assert os.environ.get("S3_ROOT_ACCESS_KEY_ID", "minioadmin") != settings.S3_ACCESS_KEY_ID
+        for attempt in (
+            lambda: s3.put_object(Bucket=other, Key="x.json", Body=b"{}"),
+            lambda: s3.list_objects_v2(Bucket=other),
+            lambda: s3.create_bucket(Bucket=unique_name("new-bucket")),
+        ):
+            with pytest.raises(ClientError) as refused:
+                attempt()
+            assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        root.delete_bucket(Bucket=other)

@@ -1,5 +1,7 @@
 """A real browser (Debian's chromium, through chromedriver and Selenium) and the API under gunicorn.
 
+The API runs with its own database role (API_POSTGRES_USER), as in production.
+
 Nothing is downloaded: the browser and its driver are the system's
 (scripts/test.sh installs them with apt), and Selenium Manager is told to
 stay offline. The API runs as in production: gunicorn, DEBUG off, static
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from django.conf import settings
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
@@ -66,6 +69,9 @@ def gunicorn(port: int, env: dict[str, str], workdir: Path) -> Iterator[str]:
         "DJANGO_DEBUG": "false",
         "DJANGO_STATIC_ROOT": str(static),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        # As in production: the API's own least-privilege role, not the owner.
+        "POSTGRES_USER": str(settings.API_POSTGRES_USER),
+        "POSTGRES_PASSWORD": str(settings.API_POSTGRES_PASSWORD),
     }
     collected = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
