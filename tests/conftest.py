@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from collector import kafka
 from collector.schema import latest_schemas
 from integrations.clients import kafka_config, registry_client
+from tests.support.kafka import wait_for_leaders
 from tests.support.lanes import RAW_SCHEMA, Lane, StreamLane, unique_name
 
 # As topics/main-topics creates the real ones.
@@ -63,6 +64,7 @@ def fresh_topic(kafka_admin: AdminClient) -> Iterator[str]:
     """A topic of its own for one test, deleted afterwards."""
     name = unique_name("test")
     kafka_admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])[name].result(timeout=30)
+    wait_for_leaders(kafka_admin, [name])
     yield name
     kafka_admin.delete_topics([name])[name].result(timeout=30)
 
@@ -79,6 +81,7 @@ def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
     )
     for future in futures.values():
         future.result(timeout=30)
+    wait_for_leaders(kafka_admin, [events_topic, dead_letter_topic])
     subject = f"{events_topic}-value"
     registry = registry_client()
     schema_id = registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from integrations.clients import kafka_config
 
@@ -31,17 +32,53 @@ def read_topic(topic: str, expected: int, timeout: float = 20.0) -> list[Message
         consumer.close()
 
 
+def wait_for_leaders(admin: AdminClient, topics: list[str], timeout: float = 30.0) -> None:
+    """Until every partition of `topics` has a leader: a topic just created may not have one yet,
+    and a request to it then fails with NOT_LEADER_FOR_PARTITION."""
+    deadline = time.monotonic() + timeout
+    while True:
+        metadata = admin.list_topics(timeout=10).topics
+        pending = [
+            name
+            for name in topics
+            if name not in metadata
+            or metadata[name].error is not None
+            or not metadata[name].partitions
+            or any(partition.leader < 0 for partition in metadata[name].partitions.values())
+        ]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no leader after {timeout}s for {', '.join(pending)}")
+        time.sleep(0.1)
+
+
 def header_map(record: Message) -> dict[str, str]:
     headers = record.headers() or []
     items = headers.items() if isinstance(headers, dict) else headers
     return {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in items}
 
 
+LEADER_MOVING = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
 def topic_size(topic: str) -> int:
     consumer = Consumer(kafka_config().consumer("sizes", "tests"))
     try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-        return int(high - low)
+        for attempt in range(50):
+            try:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+                return int(high - low)
+            except KafkaException as error:
+                # A leader moving in or just elected: ask again, as any client would.
+                if error.args[0].code() not in LEADER_MOVING or attempt == 49:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("unreachable")
     finally:
         consumer.close()
 
