@@ -83,6 +83,8 @@ port_busy() {
 # (externally managed on Debian) nor HOME is touched.
 ensure_uv() {
     command -v uv >/dev/null 2>&1 && return 0
+    # Installed by an earlier step of this same run (after PATH was set above).
+    if [[ -x "$TOOLS_DIR/bin/uv" ]]; then PATH="$TOOLS_DIR/bin:$PATH"; return 0; fi
     need python3 "apt-get install python3 python3-venv"
     log "installing uv (the project's Python package manager) into $TOOLS_DIR"
     { python3 -m venv "$TOOLS_DIR" && "$TOOLS_DIR/bin/python" -m pip install --quiet 'uv>=0.5'; } \
