@@ -25,6 +25,8 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,38 @@ def raw_ceiling(topic: str, schema_id: int, count: int) -> float:
     return count / elapsed
 
 
+@contextmanager
+def collect_lane() -> Iterator[tuple[str, str, str, int]]:
+    """Topics (events, dead letter, raw ceiling) and a subject of this run's own, deleted afterwards."""
+    run_id = uuid.uuid4().hex[:8]
+    events_topic, dead_letter_topic, raw_topic = (f"bench.{name}-{run_id}" for name in ("events", "dlq", "raw"))
+    admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
+    for future in admin.create_topics(
+        [NewTopic(t, 1, 1) for t in (events_topic, dead_letter_topic, raw_topic)]
+    ).values():
+        future.result(timeout=30)
+    subject = f"{events_topic}-value"
+    registry = registry_client()
+    schema_id = registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))
+    try:
+        yield events_topic, dead_letter_topic, raw_topic, schema_id
+    finally:
+        for future in admin.delete_topics([events_topic, dead_letter_topic, raw_topic]).values():
+            future.result(timeout=30)
+        registry.delete_subject(subject)
+        registry.delete_subject(subject, permanent=True)
+
+
+def lane_environment(events_topic: str, dead_letter_topic: str) -> dict[str, str]:
+    """The API's environment on those topics."""
+    return {
+        **os.environ,
+        "KAFKA_TOPIC_EVENTS": events_topic,
+        "KAFKA_TOPIC_DEAD_LETTER": dead_letter_topic,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per package size")
@@ -179,46 +213,25 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed. Fix: apt-get install wrk")
 
-    run_id = uuid.uuid4().hex[:8]
-    events_topic, dead_letter_topic, raw_topic = (f"bench.{name}-{run_id}" for name in ("events", "dlq", "raw"))
-    admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
-    for future in admin.create_topics(
-        [NewTopic(t, 1, 1) for t in (events_topic, dead_letter_topic, raw_topic)]
-    ).values():
-        future.result(timeout=30)
-    subject = f"{events_topic}-value"
-    registry = registry_client()
-    schema_id = registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))
-
-    server, port = serve_api(
-        {
-            **os.environ,
-            "KAFKA_TOPIC_EVENTS": events_topic,
-            "KAFKA_TOPIC_DEAD_LETTER": dead_letter_topic,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
     results: list[tuple[int, dict[str, float]]] = []
-    try:
-        url = f"http://127.0.0.1:{port}/collect"
-        with tempfile.TemporaryDirectory() as folder:
-            script = Path(folder) / "post.lua"
-            script.write_text(WRK_SCRIPT)
-            for size in (int(s) for s in args.sizes.split(",")):
-                body = Path(folder) / f"package-{size}.json"
-                body.write_text(json.dumps([sample_event(i) for i in range(size)]))
-                run_wrk(url, body, script, args.connections, 2)  # warm-up: every worker's producer connected
-                results.append((size, run_wrk(url, body, script, args.connections, args.duration)))
-        produced = topic_size(events_topic)
-        rejected = topic_size(dead_letter_topic)
-        ceiling = raw_ceiling(raw_topic, schema_id, args.raw_events)
-    finally:
-        server.terminate()
-        server.wait(30)
-        for future in admin.delete_topics([events_topic, dead_letter_topic, raw_topic]).values():
-            future.result(timeout=30)
-        registry.delete_subject(subject)
-        registry.delete_subject(subject, permanent=True)
+    with collect_lane() as (events_topic, dead_letter_topic, raw_topic, schema_id):
+        server, port = serve_api(lane_environment(events_topic, dead_letter_topic))
+        try:
+            url = f"http://127.0.0.1:{port}/collect"
+            with tempfile.TemporaryDirectory() as folder:
+                script = Path(folder) / "post.lua"
+                script.write_text(WRK_SCRIPT)
+                for size in (int(s) for s in args.sizes.split(",")):
+                    body = Path(folder) / f"package-{size}.json"
+                    body.write_text(json.dumps([sample_event(i) for i in range(size)]))
+                    run_wrk(url, body, script, args.connections, 2)  # warm-up: every worker's producer connected
+                    results.append((size, run_wrk(url, body, script, args.connections, args.duration)))
+            produced = topic_size(events_topic)
+            rejected = topic_size(dead_letter_topic)
+            ceiling = raw_ceiling(raw_topic, schema_id, args.raw_events)
+        finally:
+            server.terminate()
+            server.wait(30)
 
     workers = os.environ.get("API_WORKERS", os.cpu_count())
     threads = os.environ.get("API_THREADS", "4")

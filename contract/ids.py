@@ -40,10 +40,13 @@ def _layout(millis: int, random: int) -> int:
 def new_package_id() -> uuid.UUID:
     """A fresh package id (index bits zero), greater than any made before in this process."""
     global _last_millis, _last_random
+    # Drawn before the lock: reading the OS's randomness releases the GIL, and
+    # a thread that did so inside the lock made every other request wait on it.
+    fresh = secrets.randbits(RANDOM_BITS)
     with _lock:
         millis = time.time_ns() // 1_000_000
         if millis > _last_millis:
-            random = secrets.randbits(RANDOM_BITS)
+            random = fresh
         else:
             # Same (or an earlier, if the clock stepped back) millisecond: keep
             # the last one and count up, so that ids stay ordered (RFC 9562 6.2).
