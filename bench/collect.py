@@ -1,14 +1,16 @@
 """Benchmark of POST /collect, against the raw ceiling of producing without HTTP.
 
-    uv run python bench/collect.py [--duration 10] [--connections 8] [--sizes 1,10,100]
+    uv run python bench/collect.py [--duration 10] [--connections 8,32,128] [--sizes 1,10,100,mix]
 
 Needs the services (scripts/services.sh up) and wrk (apt-get install wrk).
 It serves the API exactly as the README recommends (gunicorn with
 gunicorn.conf.py) on a spare loopback port, on topics and a subject of its own
-(deleted afterwards), and drives it with wrk for each package size. In the
-same run it measures the ceiling: confluent-kafka producing the same
+(deleted afterwards), and drives it with wrk for each number of connections
+and each package size. `mix` is the kit's source: each request a package of
+1 to 10 events, drawn at random (wrk picks one of 100 prepared bodies). In
+the same run it measures the ceiling: confluent-kafka producing the same
 Avro-encoded events, acks=all and idempotent, with no HTTP and no validation.
-It prints events/s, p50/p99 latency, and the ratio to the ceiling.
+It prints requests/s, events/s, p50/p99 latency, and the ratio to the ceiling.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -49,6 +52,18 @@ from contract.normalize import normalize_event  # noqa: E402
 from integrations.clients import registry_client  # noqa: E402
 
 RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
+# The kit's mix: one body per line of BENCH_BODY, a random one per request.
+WRK_MIX_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+bodies = {}
+for line in io.lines(os.getenv("BENCH_BODY")) do bodies[#bodies + 1] = line end
+request = function()
+  return wrk.format(nil, nil, nil, bodies[math.random(#bodies)])
+end
+"""
+MIX = "mix"
+
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -205,27 +220,27 @@ def lane_environment(events_topic: str, dead_letter_topic: str) -> dict[str, str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per package size")
-    # As many as the server handles at once (workers x threads): more only queue.
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--sizes", default="1,10,100", help="events per package")
+    # 8 is as many as the server handles at once (workers x threads); 32 and 128 show how the rest queue.
+    parser.add_argument("--connections", default="8,32,128", help="comma-separated: a sweep")
+    parser.add_argument("--sizes", default="1,10,100,mix", help="events per package; mix: 1 to 10 at random")
     parser.add_argument("--raw-events", type=int, default=300_000, help="events for the raw ceiling")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed. Fix: apt-get install wrk")
 
-    results: list[tuple[int, dict[str, float]]] = []
+    connections = [int(c) for c in str(args.connections).split(",")]
+    sizes = args.sizes.split(",")
+    results: list[tuple[int, str, float, dict[str, float]]] = []
     with collect_lane() as (events_topic, dead_letter_topic, raw_topic, schema_id):
         server, port = serve_api(lane_environment(events_topic, dead_letter_topic))
         try:
             url = f"http://127.0.0.1:{port}/collect"
             with tempfile.TemporaryDirectory() as folder:
-                script = Path(folder) / "post.lua"
-                script.write_text(WRK_SCRIPT)
-                for size in (int(s) for s in args.sizes.split(",")):
-                    body = Path(folder) / f"package-{size}.json"
-                    body.write_text(json.dumps([sample_event(i) for i in range(size)]))
-                    run_wrk(url, body, script, args.connections, 2)  # warm-up: every worker's producer connected
-                    results.append((size, run_wrk(url, body, script, args.connections, args.duration)))
+                for size in sizes:
+                    body, script, mean = write_load(Path(folder), size)
+                    for count in connections:
+                        run_wrk(url, body, script, count, 2)  # warm-up: every worker's producer connected
+                        results.append((count, size, mean, run_wrk(url, body, script, count, args.duration)))
             produced = topic_size(events_topic)
             rejected = topic_size(dead_letter_topic)
             ceiling = raw_ceiling(raw_topic, schema_id, args.raw_events)
@@ -236,20 +251,36 @@ def main() -> None:
     workers = os.environ.get("API_WORKERS", os.cpu_count())
     threads = os.environ.get("API_THREADS", "4")
     print(
-        f"\nPOST /collect: gunicorn gthread, {workers} workers x {threads} threads, {args.connections} connections, "
-        f"{args.duration}s per size, on {os.cpu_count()} cores shared with Kafka and wrk"
+        f"\nPOST /collect: gunicorn gthread, {workers} workers x {threads} threads, "
+        f"{args.duration}s per point, on {os.cpu_count()} cores shared with Kafka and wrk"
     )
-    header = ("events/package", "requests/s", "events/s", "p50 ms", "p99 ms", "ratio", "non-2xx")
-    print("{:>15} {:>11} {:>10} {:>8} {:>8} {:>7} {:>8}".format(*header))
-    for size, result in results:
-        events_per_second = result["requests_per_second"] * size
+    header = ("connections", "events/package", "requests/s", "events/s", "p50 ms", "p99 ms", "ratio", "non-2xx")
+    print("{:>11} {:>15} {:>11} {:>10} {:>8} {:>8} {:>7} {:>8}".format(*header))
+    for count, size, mean, result in results:
+        events_per_second = result["requests_per_second"] * mean
+        label = "1-10 (kit)" if size == MIX else size
         print(
-            f"{size:>15} {result['requests_per_second']:>11.0f} {events_per_second:>10.0f} "
+            f"{count:>11} {label:>15} {result['requests_per_second']:>11.0f} {events_per_second:>10.0f} "
             f"{result['p50'] * 1000:>8.1f} {result['p99'] * 1000:>8.1f} {events_per_second / ceiling:>7.2f} "
             f"{int(result['non_2xx']):>8}"
         )
-    print(f"{'raw producer':>15} {'':>11} {ceiling:>10.0f}   (confluent-kafka, Avro-encoded, acks=all, no HTTP)")
+    print(f"{'raw producer':>27} {'':>11} {ceiling:>10.0f}   (confluent-kafka, Avro-encoded, acks=all, no HTTP)")
     print(f"records on the events topic: {produced}; on the dead letter topic: {rejected}")
+
+
+def write_load(folder: Path, size: str) -> tuple[Path, Path, float]:
+    """The body file and wrk script for one package size (or the kit's mix), and its mean events per request."""
+    body, script = folder / f"package-{size}.json", folder / f"post-{size}.lua"
+    if size == MIX:
+        rng = random.Random(7)
+        packages = [[sample_event(i) for i in range(rng.randint(1, 10))] for _ in range(100)]
+        body.write_text("".join(json.dumps(package) + "\n" for package in packages))
+        script.write_text(WRK_MIX_SCRIPT)
+        # wrk draws the bodies uniformly: the mean of the prepared ones.
+        return body, script, sum(len(package) for package in packages) / len(packages)
+    body.write_text(json.dumps([sample_event(i) for i in range(int(size))]))
+    script.write_text(WRK_SCRIPT)
+    return body, script, float(size)
 
 
 if __name__ == "__main__":
