@@ -8,8 +8,12 @@ one in production: `required()` fails early, naming the variable, and
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
 
 
 def string(name: str, default: str) -> str:
@@ -42,24 +46,23 @@ def secret(name: str, development_default: str, *, production: bool) -> str:
     return value
 
 
-def integer(name: str, default: int) -> int:
+def _parsed(name: str, default: T, parse: Callable[[str], T], kind: str) -> T:
+    """`parse` of the variable, its default when unset or empty; a value `parse` refuses names the variable."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {kind}, got {raw!r}.") from None
+
+
+def integer(name: str, default: int) -> int:
+    return _parsed(name, default, int, "an integer")
 
 
 def number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}.") from None
+    return _parsed(name, default, float, "a number")
 
 
 def boolean(name: str, default: bool) -> bool:
