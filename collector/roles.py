@@ -22,8 +22,9 @@ from integrations.postgres_roles import ensure_login_role
 
 logger = logging.getLogger(__name__)
 
+# LIKE patterns of Django's own tables (the API reads all of them).
+DJANGO_TABLES = [r"auth\_%", r"django\_%"]
 # Django's tables the API writes: sessions, the admin's log, its users.
-DJANGO_TABLES = [r"auth\_%", r"django\_%"]  # LIKE patterns of Django's own tables
 WRITES = ("django_session", "django_admin_log", "auth_user", "auth_user_groups", "auth_user_user_permissions")
 
 

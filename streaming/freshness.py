@@ -30,14 +30,17 @@ class Freshness:
         with self._lock:
             self._samples.extend((now, max(0.0, now - ms / 1000)) for ms in publish_times_ms)
 
-    def quantile(self, q: float, now: float | None = None) -> float:
-        """The q-quantile of the window's delays, in seconds; NaN when nothing was written in the window."""
+    def quantiles(self, qs: tuple[float, ...], now: float | None = None) -> list[float]:
+        """The q-quantiles of the window's delays, in seconds, from one sort; NaN when nothing was written in it."""
         now = time.time() if now is None else now
         with self._lock:
             while self._samples and self._samples[0][0] < now - self._window:
                 self._samples.popleft()
             delays = sorted(delay for _, delay in self._samples)
         if not delays:
-            return float("nan")
+            return [float("nan")] * len(qs)
         # Nearest rank: the smallest delay at or above which a share q of the events lie.
-        return delays[max(0, math.ceil(q * len(delays)) - 1)]
+        return [delays[max(0, math.ceil(q * len(delays)) - 1)] for q in qs]
+
+    def quantile(self, q: float, now: float | None = None) -> float:
+        return self.quantiles((q,), now)[0]

@@ -7,9 +7,11 @@ Declared on a registry of the stream's own: the API's metrics
 from __future__ import annotations
 
 import os
-from functools import partial
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from streaming.freshness import WINDOW_SECONDS, Freshness
 from streaming.supervisor import RESTARTS_ENV
@@ -45,12 +47,22 @@ STREAM_RESTARTS = Counter(
 STREAM_RESTARTS.inc(int(os.environ.get(RESTARTS_ENV) or 0))
 
 FRESHNESS = Freshness()
-STREAM_FRESHNESS = Gauge(
-    "holded_stream_freshness_seconds",
-    f"Seconds from Kafka's append (publishTime) to the last sink's flush, over the events written in the last"
-    f" {WINDOW_SECONDS:.0f} s (NaN when none were).",
-    ["quantile"],
-    registry=REGISTRY,
-)
-for _q in (0.5, 0.99):
-    STREAM_FRESHNESS.labels(str(_q)).set_function(partial(FRESHNESS.quantile, _q))
+FRESHNESS_QUANTILES = (0.5, 0.99)
+
+
+class _FreshnessCollector(Collector):
+    """holded_stream_freshness_seconds{quantile}: both quantiles from one sort of the window, per scrape."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "holded_stream_freshness_seconds",
+            "Seconds from Kafka's append (publishTime) to the last sink's flush, over the events written in the"
+            f" last {WINDOW_SECONDS:.0f} s (NaN when none were).",
+            labels=["quantile"],
+        )
+        for q, value in zip(FRESHNESS_QUANTILES, FRESHNESS.quantiles(FRESHNESS_QUANTILES), strict=True):
+            family.add_metric([str(q)], value)
+        yield family
+
+
+REGISTRY.register(_FreshnessCollector())
