@@ -1,25 +1,32 @@
-"""Where is every event? Kafka's two topics against PostgreSQL and the S3 store.
+"""Where is every event? Kafka's two topics against PostgreSQL and the lake.
 
 The events taken in over a time window (or one package, whose UUIDv7 id
 holds its time) are the records of `events.raw` and of
 `events.dead.letter` in that window. Each one must be in exactly one place:
 
-- enriched: a row in PostgreSQL *and* an object in the bucket, or
-- dead letter: the dead-letter topic *and* its object in the bucket
-  (rejected by the collector, or by the stream).
+- enriched: a row in PostgreSQL *and* a line of the lake's enriched objects, or
+- dead letter: the dead-letter topic *and* a line of the lake's dead-letter
+  objects (rejected by the collector, or by the stream).
 
 A message the source sent again (same MessageIdStamp and TimestampStamp,
-so a new correlationId) is in the bucket twice but in PostgreSQL once: the
+so a new correlationId) is in the lake twice but in PostgreSQL once: the
 table dedupes on that pair. Such an event is accounted as "resent by the
 source", not a problem, and counted.
 
 Anything else is reported by correlationId: missing (in events.raw but in
-no sink and no dead letter), partial (only one of PostgreSQL or S3), or
-twice (enriched and dead-lettered, or taken in twice).
+no sink and no dead letter), partial (only one of PostgreSQL or the lake),
+or twice (enriched and dead-lettered, taken in twice, or two lines of the
+lake).
+
+Each store is read in bulk, never one request per event: the topics with
+batched polls, PostgreSQL with one scan of the correlation_id index over the
+window's UUIDv7 range, the lake object by object, only the objects that hold
+the window's offsets (their keys say where each begins).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -28,16 +35,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
 from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
 from django.db import connection
 
-from contract import wire
-from contract.dead_letter import object_key as dead_letter_key
-from contract.enriched import enriched_key
+from contract import lake
 from contract.ids import message_id_uuid, package_range, timestamp_millis
-from contract.registry import SchemasById
-from integrations.clients import kafka_config, registry_client, s3_client, s3_config, topic
+from integrations.clients import kafka_config, s3_client, s3_config, topic
 
 # How far past the window a record of it may have been appended (the
 # collector waits up to its delivery timeout, then a margin).
@@ -78,24 +81,49 @@ class Report:
 
 @dataclass(frozen=True)
 class DeadLetterSeen:
-    """A record of the dead-letter topic: which stage refused the event, why, and where its S3 copy may be."""
+    """A record of the dead-letter topic: which stage refused the event, and why."""
 
     stage: str
     error: str
-    object_keys: frozenset[str]
+
+
+# Where the window's records lie in a topic: partition -> (lowest offset, highest offset), and the hours
+# (UTC, as "YYYY-MM-DD/HH") their publishTime spans, which date the lake's objects that hold them.
+Offsets = dict[int, tuple[int, int]]
+
+
+@dataclass
+class Read:
+    offsets: Offsets = field(default_factory=dict)
+    hours: set[str] = field(default_factory=set)
+
+    def note(self, message: Message) -> None:
+        partition, offset = message.partition() or 0, message.offset() or 0
+        low, high = self.offsets.get(partition, (offset, offset))
+        self.offsets[partition] = (min(low, offset), max(high, offset))
+        self.hours.add(datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC).strftime("%Y-%m-%d/%H"))
 
 
 @dataclass
 class TakenIn:
     """What Kafka's two topics say was taken in during the window."""
 
-    # events.raw: correlationId -> the key of its enriched object ("" if not decodable: the stream rejects it).
-    accepted: dict[str, str] = field(default_factory=dict)
+    accepted: set[str] = field(default_factory=set)  # correlationIds of events.raw
     rejected: dict[str, DeadLetterSeen] = field(default_factory=dict)
     # How often each event entered the platform (events.raw, or a dead letter of the collector).
     entries: Counter[str] = field(default_factory=Counter)
-    # events.raw: correlationId -> the table's key of the event.
-    identities: dict[str, Identity] = field(default_factory=dict)
+    raw: Read = field(default_factory=Read)
+    dead_letter: Read = field(default_factory=Read)
+
+
+@dataclass
+class InLake:
+    """The lines of the lake's objects that hold the window's records."""
+
+    enriched: Counter[str] = field(default_factory=Counter)  # correlationId -> lines
+    identities: dict[str, Identity] = field(default_factory=dict)  # correlationId -> the table's key
+    dead_letters: Counter[str] = field(default_factory=Counter)  # correlationId -> lines
+    objects: int = 0
 
 
 # --- One selector per store ---------------------------------------------------
@@ -116,15 +144,17 @@ def _records(topic_name: str, start: datetime, end: datetime) -> Iterator[Messag
             consumer.assign([position])
             offset = position.offset
             while offset < high:
-                message = consumer.poll(5)
-                if message is None:
+                messages = consumer.consume(10_000, timeout=5)
+                if not messages:
                     break
-                if message.error():
-                    continue
-                offset = (message.offset() or 0) + 1
-                if message.timestamp()[1] >= stop_ms:
-                    break
-                yield message
+                for message in messages:
+                    if message.error():
+                        continue
+                    offset = (message.offset() or 0) + 1
+                    if message.timestamp()[1] >= stop_ms:
+                        offset = high
+                        break
+                    yield message
     finally:
         consumer.close()
 
@@ -138,28 +168,15 @@ def _header(message: Message, name: str) -> str | None:
 
 
 def read_kafka(start: datetime, end: datetime, wanted: Callable[[str], bool]) -> TakenIn:
-    """Kafka: the accepted events (events.raw) and the dead letters of the window."""
+    """Kafka: the accepted events (events.raw) and the dead letters of the window, and where they lie."""
     taken = TakenIn()
-    writers = SchemasById(registry_client())
     for message in _records(topic("events"), start, end):
         correlation_id = (message.key() or b"").decode(errors="replace")
         if not wanted(correlation_id):
             continue
         taken.entries[correlation_id] += 1
-        value = message.value() or b""
-        try:
-            writer = writers.get(wire.schema_id_of(value))
-            if writer is None:
-                raise ValueError("unknown schema id")
-            event = wire.decode(value, writer.parsed)
-            attributes = event["attributes"]
-            taken.accepted[correlation_id] = enriched_key(attributes["timestampStamp"], correlation_id)
-            taken.identities[correlation_id] = (
-                str(message_id_uuid(attributes["messageIdStamp"])),
-                datetime.fromisoformat(attributes["timestampStamp"]),
-            )
-        except Exception:  # not decodable: the stream dead-letters it
-            taken.accepted[correlation_id] = ""
+        taken.accepted.add(correlation_id)
+        taken.raw.note(message)
 
     for message in _records(topic("dead_letter"), start, end):
         correlation_id = _header(message, "correlationId") or (message.key() or b"").decode(errors="replace")
@@ -168,10 +185,8 @@ def read_kafka(start: datetime, end: datetime, wanted: Callable[[str], bool]) ->
         stage = _header(message, "error.stage") or "unknown"
         if stage == "collect":
             taken.entries[correlation_id] += 1
-        day = datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC).date()
-        # The object is dated when the dead letter was made: that day, or the one before near midnight.
-        keys = frozenset(dead_letter_key(d, correlation_id) for d in (day, day - timedelta(days=1)))
-        taken.rejected[correlation_id] = DeadLetterSeen(stage, _header(message, "error") or "", keys)
+        taken.rejected[correlation_id] = DeadLetterSeen(stage, _header(message, "error") or "")
+        taken.dead_letter.note(message)
     return taken
 
 
@@ -185,10 +200,39 @@ def _rows_matching(query: str, ids: list[str], chunk: int = 5000) -> list[tuple[
     return rows
 
 
-def read_postgres(correlation_ids: list[str]) -> set[str]:
-    """PostgreSQL: which of these events have a row."""
+def _uuid7_millis(correlation_id: str) -> int | None:
+    try:
+        value = uuid.UUID(correlation_id)
+    except ValueError:
+        return None
+    return timestamp_millis(value) if value.version == 7 else None
+
+
+def read_postgres(correlation_ids: Iterable[str], start: datetime, end: datetime) -> set[str]:
+    """PostgreSQL: which of these events have a row.
+
+    The collector's ids are UUIDv7s of the moment it took the event in: those
+    of the window are one range scan of the correlation_id index. Any other id
+    (a record another producer wrote) is looked up on its own.
+    """
+    low_ms = int((start - SLACK).timestamp() * 1000)
+    high_ms = int((end + SLACK).timestamp() * 1000)
+    in_range: list[str] = []
+    others: list[str] = []
+    for correlation_id in correlation_ids:
+        millis = _uuid7_millis(correlation_id)
+        (in_range if millis is not None and low_ms <= millis < high_ms else others).append(correlation_id)
+    found: set[str] = set()
+    if in_range:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT correlation_id::text FROM events WHERE correlation_id BETWEEN %s::uuid AND %s::uuid",
+                [min(in_range, key=uuid.UUID), max(in_range, key=uuid.UUID)],
+            )
+            found = {row[0] for row in cursor.fetchall()}
     query = "SELECT correlation_id::text FROM events WHERE correlation_id = ANY(%s::uuid[])"
-    return {row[0] for row in _rows_matching(query, correlation_ids)}
+    found |= {row[0] for row in _rows_matching(query, others)}
+    return found
 
 
 def read_postgres_identities(identities: Iterable[Identity]) -> set[Identity]:
@@ -199,22 +243,58 @@ def read_postgres_identities(identities: Iterable[Identity]) -> set[Identity]:
     return {(message_id, stamp) for message_id, stamp in rows if (message_id, stamp) in wanted}
 
 
-def read_bucket(keys: set[str]) -> set[str]:
-    """The S3 store: which of `keys` it holds, a HEAD each, in parallel (a day's prefix may hold millions)."""
-    bucket = s3_config().bucket
+def lake_objects(prefix: str, topic_name: str, read: Read) -> list[str]:
+    """The keys of the objects that hold the offsets `read` found, from a listing of their hours.
 
-    def exists(key: str) -> bool:
-        try:
-            s3_client().head_object(Bucket=bucket, Key=key)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
+    Keys sort by start offset; the object holding a partition's lowest offset
+    is the last that starts at or before it.
+    """
+    starts: dict[int, list[tuple[int, str]]] = {}
+    for hour in sorted(read.hours):
+        day, hour_of_day = hour.split("/")
+        paginator = s3_client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=s3_config().bucket, Prefix=f"{prefix}/dt={day}/hour={hour_of_day}/"):
+            for item in page.get("Contents", []):
+                where = lake.parse_key(item["Key"])
+                if where is not None and where[0] == topic_name:
+                    starts.setdefault(where[1], []).append((where[2], item["Key"]))
+    keys = []
+    for partition, (low, high) in read.offsets.items():
+        objects = sorted(starts.get(partition, []))
+        first = max((index for index, (start, _) in enumerate(objects) if start <= low), default=0)
+        keys += [key for start, key in objects[first:] if start <= high]
+    return keys
 
-    ordered = sorted(keys)
+
+def _lines(key: str) -> list[bytes]:
+    data = s3_client().get_object(Bucket=s3_config().bucket, Key=key)["Body"].read()
+    return lake.read_lines(key, data)
+
+
+def read_lake(taken: TakenIn) -> InLake:
+    """The lake: the lines of the objects holding the window's records, read in parallel, object by object."""
+    found = InLake()
+    enriched = lake_objects(lake.ENRICHED_PREFIX, topic("events"), taken.raw)
+    dead = lake_objects(lake.DEAD_LETTER_PREFIX, topic("dead_letter"), taken.dead_letter)
+    found.objects = len(enriched) + len(dead)
     with ThreadPoolExecutor(16) as pool:
-        return {key for key, found in zip(ordered, pool.map(exists, ordered), strict=True) if found}
+        for lines in pool.map(_lines, enriched):
+            for line in lines:
+                event = json.loads(line)
+                correlation_id = event["metadata"]["correlationId"]
+                if correlation_id in taken.accepted:
+                    found.enriched[correlation_id] += 1
+                    attributes = event["attributes"]
+                    found.identities[correlation_id] = (
+                        str(message_id_uuid(attributes["messageIdStamp"])),
+                        datetime.fromisoformat(attributes["timestampStamp"]),
+                    )
+        for lines in pool.map(_lines, dead):
+            for line in lines:
+                correlation_id = json.loads(line).get("correlationId")
+                if correlation_id in taken.rejected:
+                    found.dead_letters[correlation_id] += 1
+    return found
 
 
 # --- Where each event is: pure -------------------------------------------------
@@ -223,44 +303,51 @@ def read_bucket(keys: set[str]) -> set[str]:
 def classify(
     taken: TakenIn,
     in_postgres: set[str],
-    in_bucket: set[str],
+    in_lake: InLake,
     stored: frozenset[Identity] | set[Identity] = frozenset(),
 ) -> Report:
     """Each event in exactly one place, or the problem that says where it is instead.
 
     `stored` holds the table keys PostgreSQL has a row for, under any
-    correlationId: an event only in S3 whose key is there was resent.
+    correlationId: an event only in the lake whose key is there was resent.
     """
     report = Report()
     for correlation_id, count in taken.entries.items():
         if count > 1:
             report.problem("taken in twice", correlation_id)
-    for correlation_id, key in taken.accepted.items():
+    for correlation_id in taken.accepted:
+        if taken.entries[correlation_id] > 1:
+            continue
         enriched_db = correlation_id in in_postgres
-        enriched_s3 = bool(key) and key in in_bucket
+        lines = in_lake.enriched[correlation_id]
         seen = taken.rejected.get(correlation_id)
         stage = seen.stage if seen else ""
-        if enriched_db and enriched_s3:
+        if lines > 1:
+            report.problem("twice in the lake", correlation_id)
+        elif enriched_db and lines:
             if stage == "stream":
                 report.problem("enriched and dead-lettered", correlation_id)
             else:
                 report.enriched += 1
-                report.places[correlation_id] = "enriched (PostgreSQL and S3)"
-        elif enriched_s3 and taken.identities.get(correlation_id) in stored and stage != "stream":
+                report.places[correlation_id] = "enriched (PostgreSQL and the lake)"
+        elif lines and in_lake.identities.get(correlation_id) in stored and stage != "stream":
             report.resent += 1
-            report.places[correlation_id] = "resent by the source (S3; PostgreSQL holds the first copy)"
-        elif enriched_db or enriched_s3:
-            report.problem("only in PostgreSQL" if enriched_db else "only in S3", correlation_id)
+            report.places[correlation_id] = "resent by the source (the lake; PostgreSQL holds the first copy)"
+        elif enriched_db or lines:
+            report.problem("only in PostgreSQL" if enriched_db else "only in the lake", correlation_id)
         elif stage != "stream":
             report.problem("missing", correlation_id)
     for correlation_id, seen in taken.rejected.items():
+        archived = in_lake.dead_letters[correlation_id]
         if seen.stage == "collect" and correlation_id in taken.accepted:
             report.problem("accepted and rejected", correlation_id)
-        elif seen.object_keys & in_bucket:
+        elif archived > 1:
+            report.problem("dead letter twice in the lake", correlation_id)
+        elif archived:
             report.dead_letters[seen.stage] += 1
-            report.places[correlation_id] = f"dead letter ({seen.stage}, topic and S3): {seen.error}"
+            report.places[correlation_id] = f"dead letter ({seen.stage}, topic and the lake): {seen.error}"
         else:
-            report.problem(f"dead letter ({seen.stage}) not in S3", correlation_id)
+            report.problem(f"dead letter ({seen.stage}) not in the lake", correlation_id)
     return report
 
 
@@ -277,14 +364,13 @@ def reconcile(*, start: datetime, end: datetime, package: uuid.UUID | None = Non
             return False
 
     taken = read_kafka(start, end, wanted)
-    in_postgres = read_postgres(list(taken.accepted))
+    in_postgres = read_postgres(taken.accepted, start, end) & taken.accepted
+    in_lake = read_lake(taken)
     # Only the events without a row of their own can be resends.
     stored = read_postgres_identities(
-        identity for correlation_id, identity in taken.identities.items() if correlation_id not in in_postgres
+        identity for correlation_id, identity in in_lake.identities.items() if correlation_id not in in_postgres
     )
-    keys = {key for key in taken.accepted.values() if key}
-    keys |= {key for seen in taken.rejected.values() for key in seen.object_keys}
-    return classify(taken, in_postgres, read_bucket(keys), stored)
+    return classify(taken, in_postgres, in_lake, stored)
 
 
 def package_window(package: uuid.UUID) -> tuple[datetime, datetime]:

@@ -1,23 +1,25 @@
 """Benchmark of the stream: throughput on a backlog, freshness under steady load, memory.
 
-    uv run python bench/stream.py [--backlog 100000] [--rate 1000] [--seconds 30]
+    uv run python bench/stream.py [--backlog 100000] [--rate 1000] [--fresh-rates 5000] [--seconds 30]
 
 Needs the services (scripts/services.sh up). Everything it writes goes to
 topics, a consumer group and a PostgreSQL database of its own, dropped at the
-end (the S3 objects it wrote are deleted too).
+end, and the lake objects it wrote are deleted too.
 
 1. Backlog: `--backlog` Avro events are put on a topic, then `manage.py
    run_stream` drains it into both sinks; events/s is counted from the first
-   row in PostgreSQL to the last.
+   row in PostgreSQL to the moment the last row is there *and* every event is
+   a line of the lake (which is then checked: each exactly once).
 2. Baseline, in the same run: what a user might write instead, a plain
-   confluent-kafka consumer loop doing the same decode, enrichment and writes
-   (S3 puts on the same number of threads, batched PostgreSQL inserts,
-   commit after both), on the same backlog.
+   confluent-kafka consumer loop doing the same decode and enrichment, each
+   poll's events COPYed into PostgreSQL and PUT as one JSON Lines object,
+   then committed, on the same backlog.
 3. Freshness: the API (gunicorn, as recommended) and the stream run together;
-   `--rate` events/s are posted to /collect in packages of 10 for `--seconds`;
-   for each event, the time from the 200 to its row being visible in
-   PostgreSQL (polled every 20 ms), p50/p99.
-The stream's resident memory is sampled throughout.
+   `--rate` events/s (and each of `--fresh-rates`) are posted to /collect for
+   `--seconds`; for each event, the time from the 200 to its row being
+   visible in PostgreSQL and to its line being in a lake object (both polled
+   every 20 ms), p50/p99.
+The stream's resident memory is sampled throughout (bench/soak.py: over 10 minutes).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +57,15 @@ from confluent_kafka.schema_registry import Schema  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from bench.collect import sample_event, serve_api  # noqa: E402
-from contract import wire  # noqa: E402
-from contract.enriched import enrich, s3_key  # noqa: E402
+from contract import lake, wire  # noqa: E402
+from contract.enriched import enrich  # noqa: E402
 from contract.ids import event_id, new_package_id  # noqa: E402
 from contract.normalize import normalize_event  # noqa: E402
 from contract.registry import LatestSchemas, SchemasById  # noqa: E402
 from contract.validation import schema_errors  # noqa: E402
 from integrations.clients import registry_client, s3_client  # noqa: E402
 from streaming.config import StreamConfig  # noqa: E402
-from streaming.events_table import INSERT, row_of  # noqa: E402
+from streaming.events_table import insert_copy, row_of  # noqa: E402
 
 RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
 
@@ -217,7 +220,51 @@ def wait_for_rows(lane: Lane, expected: int, timeout: float, process: subprocess
     return first, last
 
 
+def lake_keys(topic: str) -> list[str]:
+    """The keys of the lake objects of `topic` (enriched and dead letters), today's and yesterday's."""
+    today = datetime.now(UTC).date()
+    keys = []
+    paginator = s3_client().get_paginator("list_objects_v2")
+    for prefix in (lake.ENRICHED_PREFIX, lake.DEAD_LETTER_PREFIX):
+        for day in (today - timedelta(days=1), today):
+            for page in paginator.paginate(Bucket=settings.S3_BUCKET, Prefix=f"{prefix}/dt={day:%Y-%m-%d}/"):
+                for item in page.get("Contents", []):
+                    where = lake.parse_key(item["Key"])
+                    if where is not None and where[0] == topic:
+                        keys.append(item["Key"])
+    return keys
+
+
+class LakeLines:
+    """The correlationIds in the lake objects of one topic, read as objects appear, and when each appeared."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.read: set[str] = set()
+        self.lines: dict[str, int] = {}  # correlationId -> lines seen
+        self.first_seen: dict[str, float] = {}
+
+    def refresh(self) -> int:
+        """Read the objects not read yet; the number of distinct correlationIds seen so far."""
+        for key in lake_keys(self.topic):
+            if key in self.read or not key.startswith(lake.ENRICHED_PREFIX):
+                continue
+            body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
+            now = time.monotonic()
+            for line in lake.read_lines(key, body):
+                correlation_id = json.loads(line)["metadata"]["correlationId"]
+                self.lines[correlation_id] = self.lines.get(correlation_id, 0) + 1
+                self.first_seen.setdefault(correlation_id, now)
+            self.read.add(key)
+        return len(self.lines)
+
+    def exactly_once(self, expected: list[str]) -> bool:
+        return sorted(self.lines) == sorted(expected) and all(count == 1 for count in self.lines.values())
+
+
 def run_beam(lane: Lane, expected: int) -> tuple[float, str]:
+    """The Beam job on the lane's backlog: events/s into both sinks, and its memory. Its lake objects are
+    checked (each event exactly once) and deleted, so the next job on the lane starts from an empty prefix."""
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_stream", "--idle-timeout", "5"],
         env=lane.environment(),
@@ -227,18 +274,29 @@ def run_beam(lane: Lane, expected: int) -> tuple[float, str]:
     )
     sampler = MemorySampler(process.pid)
     sampler.start()
+    lines = LakeLines(lane.events_topic)
     first, last = wait_for_rows(lane, expected, timeout=1800, process=process)
+    deadline = time.monotonic() + 120
+    while lines.refresh() < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    both = time.monotonic() if len(lines.lines) >= expected else None
     _, errors = process.communicate(timeout=120)
     sampler.running = False
     if process.returncode != 0:
         raise RuntimeError(f"the stream failed: {errors[-2000:]}")
-    if last <= first:
+    if both is None:
+        raise RuntimeError(f"only {len(lines.lines)} of {expected} events in the lake")
+    if sum(lines.lines.values()) != expected or len(lines.lines) != expected:
+        raise RuntimeError(f"the lake holds {sum(lines.lines.values())} lines of {len(lines.lines)} events")
+    print(f"  the Beam job wrote {len(lines.read)} objects; every event is in exactly one line", flush=True)
+    delete_objects(lake_keys(lane.events_topic) + lake_keys(lane.dead_letter_topic))
+    if max(last, both) <= first:
         raise SystemExit(f"a backlog of {expected} landed in one poll: too small to time (try 10,000 or more)")
-    return expected / (last - first), sampler.summary()
+    return expected / (max(last, both) - first), sampler.summary()
 
 
 def run_plain_consumer(lane: Lane, expected: int) -> float:
-    """The baseline: a plain consumer loop with the same decode, enrichment and writes."""
+    """The baseline: a plain consumer loop with the same decode and enrichment, one object and one COPY a poll."""
     config = StreamConfig.from_settings(settings)
     consumer = Consumer(
         {
@@ -252,23 +310,23 @@ def run_plain_consumer(lane: Lane, expected: int) -> float:
     consumer.assign([TopicPartition(lane.events_topic, 0, 0)])
     writers = SchemasById(registry_client())
     enriched_schema = LatestSchemas(registry_client(), config.registry.cache_seconds).get(config.enriched_subject)
-    s3 = s3_client()
-    pool = ThreadPoolExecutor(config.s3_concurrency)
+    writer = config.s3.writer()
     connection = psycopg2.connect(**lane.dsn())
     psycopg2.extras.register_uuid()
     done = 0
+    keys = []
     started = time.monotonic()
     while done < expected:
         messages = consumer.consume(config.max_records_per_poll, timeout=0.25)
-        rows, puts = [], []
+        rows, lines = [], []
         for message in messages:
             if message.error():
                 continue
             value = message.value() or b""
             schema_id = wire.schema_id_of(value)
-            writer = writers.get(schema_id)
-            assert writer is not None, f"unknown schema id {schema_id}"
-            event = wire.decode(value, writer.parsed)
+            registered = writers.get(schema_id)
+            assert registered is not None, f"unknown schema id {schema_id}"
+            event = wire.decode(value, registered.parsed)
             enriched = enrich(
                 event,
                 correlation_id=(message.key() or b"").decode(),
@@ -277,27 +335,50 @@ def run_plain_consumer(lane: Lane, expected: int) -> float:
             )
             if schema_errors(enriched, enriched_schema.definition, ""):
                 continue
-            body = json.dumps(enriched, separators=(",", ":"))
-            rows.append(row_of(enriched, body))
-            puts.append(pool.submit(s3.put_object, Bucket=config.s3.bucket, Key=s3_key(enriched), Body=body.encode()))
+            line = lake.line(enriched)
+            rows.append(row_of(enriched, line.decode()))
+            lines.append(line)
         if rows:
             with connection.cursor() as cursor:
-                psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=config.postgres_batch_size)
+                insert_copy(cursor, rows)
             connection.commit()
-        for put in puts:
-            put.result()
+            first = messages[0]
+            key = lake.object_key(
+                "bench-plain", lane.events_topic, 0, first.offset() or 0, first.timestamp()[1], compressed=False
+            )
+            writer.put(key, lake.body(lines, compressed=False), lake.CONTENT_TYPE)
+            keys.append(key)
         if messages:
             consumer.commit(message=messages[-1], asynchronous=False)
         done += len(rows)
     elapsed = time.monotonic() - started
     consumer.close()
     connection.close()
-    pool.shutdown()
+    delete_objects(keys)
     return expected / elapsed
 
 
 def freshness(lane: Lane, rate: int, seconds: int) -> tuple[list[float], str, int, list[str]]:
-    """Latencies (s) from a 200 of /collect to the row in PostgreSQL, at `rate` events/s."""
+    """Latencies (s) from a 200 of /collect to the row in PostgreSQL, at `rate` events/s (the peer driver's shape)."""
+    fresh = freshness_to_both(lane, rate, seconds)
+    return fresh.to_row, fresh.memory, fresh.posted - len(fresh.to_row), fresh.ids
+
+
+@dataclass
+class Freshness:
+    to_row: list[float]  # seconds from the 200 to the row visible in PostgreSQL, per event seen there
+    to_object: list[float]  # ... to its line in a lake object
+    memory: str
+    posted: int
+    ids: list[str]
+
+
+def freshness_to_both(lane: Lane, rate: int, seconds: int) -> Freshness:
+    """From a 200 of /collect to the row in PostgreSQL and to the line in the lake, at `rate` events/s.
+
+    Packages of 10 events up to 1,000 events/s, of 100 above (the client's
+    threads post at most a few hundred requests a second on this machine).
+    """
     environment = lane.environment()
     api, port = serve_api(environment)
     stream = subprocess.Popen(
@@ -310,18 +391,20 @@ def freshness(lane: Lane, rate: int, seconds: int) -> tuple[list[float], str, in
     sampler.start()
     acknowledged: dict[str, float] = {}
     seen: dict[str, float] = {}
+    lines = LakeLines(lane.events_topic)
     lock = threading.Lock()
+    size = 10 if rate <= 1000 else 100
     try:
         time.sleep(3)  # the stream's first poll
         url = f"http://127.0.0.1:{port}/collect"
-        packages_per_second = rate / 10
+        packages_per_second = rate / size
         stop_at = time.monotonic() + seconds
+        body = json.dumps([sample_event(i) for i in range(size)]).encode()
 
         def post_one(scheduled: float) -> None:
             delay = scheduled - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            body = json.dumps([sample_event(i) for i in range(10)]).encode()
             request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=30) as response:
                 answer = json.loads(response.read())
@@ -330,7 +413,7 @@ def freshness(lane: Lane, rate: int, seconds: int) -> tuple[list[float], str, in
                 for item in answer["events"]:
                     acknowledged[item["correlationId"]] = now
 
-        def poll() -> None:
+        def poll_rows() -> None:
             connection = psycopg2.connect(**lane.dsn())
             connection.autocommit = True
             with connection.cursor() as cursor:
@@ -349,38 +432,39 @@ def freshness(lane: Lane, rate: int, seconds: int) -> tuple[list[float], str, in
                     time.sleep(0.02)
             connection.close()
 
-        poller = threading.Thread(target=poll)
-        poller.start()
+        def poll_objects() -> None:
+            while time.monotonic() < stop_at + 30:
+                lines.refresh()
+                with lock:
+                    done = time.monotonic() > stop_at and all(c in lines.first_seen for c in acknowledged)
+                if done:
+                    break
+                time.sleep(0.02)
+
+        pollers = [threading.Thread(target=poll_rows), threading.Thread(target=poll_objects)]
+        for poller in pollers:
+            poller.start()
         with ThreadPoolExecutor(16) as clients:
             start = time.monotonic()
             count = int(seconds * packages_per_second)
             for futures in [clients.submit(post_one, start + i / packages_per_second) for i in range(count)]:
                 futures.result()
-        poller.join()
+        for poller in pollers:
+            poller.join()
     finally:
         stream.terminate()
         stream.wait(60)
         api.terminate()
         api.wait(30)
         sampler.running = False
-    latencies = [seen[c] - acknowledged[c] for c in acknowledged if c in seen]
-    return latencies, sampler.summary(), len(acknowledged) - len(latencies), list(acknowledged)
-
-
-def s3_ceiling(count: int) -> float:
-    """PUTs/s of objects of an enriched event's size, on as many threads as the sink uses: the store's ceiling."""
-    config = StreamConfig.from_settings(settings)
-    body = json.dumps(
-        enrich(normalize_event(sample_event(0)), correlation_id=str(uuid.uuid4()), publish_time_ms=0, schema_id=1)
+        delete_objects(lake_keys(lane.events_topic) + lake_keys(lane.dead_letter_topic))
+    return Freshness(
+        to_row=[seen[c] - acknowledged[c] for c in acknowledged if c in seen],
+        to_object=[lines.first_seen[c] - acknowledged[c] for c in acknowledged if c in lines.first_seen],
+        memory=sampler.summary(),
+        posted=len(acknowledged),
+        ids=list(acknowledged),
     )
-    keys = [f"bench/ceiling/{uuid.uuid4()}.json" for _ in range(count)]
-    client = s3_client()
-    started = time.monotonic()
-    with ThreadPoolExecutor(config.s3_concurrency) as pool:
-        list(pool.map(lambda key: client.put_object(Bucket=config.s3.bucket, Key=key, Body=body.encode()), keys))
-    elapsed = time.monotonic() - started
-    delete_objects(keys)
-    return count / elapsed
 
 
 def delete_objects(keys: list[str]) -> None:
@@ -402,15 +486,13 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000, help="events/s posted for freshness")
     parser.add_argument("--seconds", type=int, default=30, help="seconds of steady load for freshness")
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--fresh-rates", default="", help="more rates for freshness, e.g. 300,600")
+    parser.add_argument("--fresh-rates", default="", help="more rates for freshness, e.g. 5000")
     args = parser.parse_args()
-    today = f"enriched/dt={datetime.now(UTC):%Y-%m-%d}/"
-    written: list[str] = []
 
     lane = Lane("backlog")
     try:
         print(f"producing a backlog of {args.backlog} events ...", flush=True)
-        written += [f"{today}{c}.json" for c in produce_backlog(lane, args.backlog)]
+        produce_backlog(lane, args.backlog)
         beam_rate, beam_memory = run_beam(lane, args.backlog)
         print(f"Beam job: {beam_rate:.0f} events/s into both sinks; {beam_memory}", flush=True)
         plain_rate = None
@@ -429,33 +511,33 @@ def main() -> None:
     finally:
         lane.drop()
 
-    ceiling = s3_ceiling(5000)
-    fresh: list[tuple[int, list[float], str, int]] = []
+    fresh: list[tuple[int, Freshness]] = []
     for rate in [args.rate] + [int(r) for r in args.fresh_rates.split(",") if r]:
         lane = Lane("fresh")
         try:
-            latencies, fresh_memory, missing, posted = freshness(lane, rate, args.seconds)
-            written += [f"enriched/dt=2024-03-05/{c}.json" for c in posted]  # sample_event's date
-            fresh.append((rate, latencies, fresh_memory, missing))
+            fresh.append((rate, freshness_to_both(lane, rate, args.seconds)))
         finally:
             lane.drop()
-    delete_objects(written)
 
     print()
-    print(f"backlog of {args.backlog} events, both sinks (S3 object + PostgreSQL row per event):")
+    print(f"backlog of {args.backlog} events, both sinks (lake objects + PostgreSQL row per event):")
     print(f"  Beam job (manage.py run_stream, DirectRunner) {beam_rate:>8.0f} events/s")
     if plain_rate:
         ratio = beam_rate / plain_rate
-        print(f"  plain confluent-kafka consumer loop         {plain_rate:>8.0f} events/s   ratio {ratio:.2f}")
-    print(f"  boto3 PUTs alone (same objects, same threads, no stream)  {ceiling:>8.0f} objects/s")
+        print(f"  plain confluent-kafka consumer loop           {plain_rate:>8.0f} events/s   ratio {ratio:.2f}")
     print(f"  memory of the Beam job: {beam_memory}")
-    for rate, latencies, fresh_memory, missing in fresh:
-        print(f"freshness at {rate} events/s through POST /collect for {args.seconds}s ({len(latencies)} events):")
-        print(
-            f"  POST 200 -> row visible: p50 {statistics.median(latencies) * 1000:.0f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; not seen: {missing}"
-        )
-        print(f"  memory of the Beam job: {fresh_memory}")
+    for rate, measured in fresh:
+        print(f"freshness at {rate} events/s through POST /collect for {args.seconds}s ({measured.posted} events):")
+        for what, latencies in (("row visible", measured.to_row), ("line in the lake", measured.to_object)):
+            if not latencies:
+                print(f"  POST 200 -> {what}: none seen")
+                continue
+            print(
+                f"  POST 200 -> {what + ':':<17} p50 {statistics.median(latencies) * 1000:>5.0f} ms, "
+                f"p99 {percentile(latencies, 0.99) * 1000:>5.0f} ms, max {max(latencies) * 1000:>5.0f} ms; "
+                f"not seen: {measured.posted - len(latencies)}"
+            )
+        print(f"  memory of the Beam job: {measured.memory}")
 
 
 if __name__ == "__main__":

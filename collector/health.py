@@ -1,4 +1,4 @@
-"""Readiness: can this API process reach Kafka, the Schema Registry and the S3 store?"""
+"""Readiness: can this API process reach Kafka and the Schema Registry, the only services it uses?"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.conf import settings
 
 from collector import kafka
 from collector.schema import events_subject
-from integrations.clients import registry_client, s3_client
+from integrations.clients import registry_client
 
 TIMEOUT_SECONDS = 3.0
 
@@ -36,12 +36,7 @@ def _schema_registry() -> str:
     return f"{events_subject()} version {latest.version} (schema id {latest.schema_id})"
 
 
-def _s3() -> str:
-    s3_client().head_bucket(Bucket=settings.S3_BUCKET)
-    return f"bucket {settings.S3_BUCKET} reachable"
-
-
-CHECKS: dict[str, Callable[[], str]] = {"kafka": _kafka, "schemaRegistry": _schema_registry, "s3": _s3}
+CHECKS: dict[str, Callable[[], str]] = {"kafka": _kafka, "schemaRegistry": _schema_registry}
 
 
 def run_checks() -> list[Check]:

@@ -10,7 +10,8 @@
 3. `answer`: per event, what became of it (accepted, rejected or
    unconfirmed), counted in the metrics and logged with the package id.
 
-Between 2 and 3 the dead letters are copied to the S3 store.
+The collector depends on Kafka and the registry only: the stream archives
+events.dead.letter to the S3 store (contract section 4).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 
-from collector import dead_letters, kafka
+from collector import kafka
 from collector.metrics import COLLECT_ACK_SECONDS, COLLECT_EVENTS, COLLECT_REJECTIONS
 from collector.schema import events_schema, timestamp_window
 from contract import wire
@@ -93,7 +94,6 @@ def collect_package(*, events: list[Any]) -> CollectResult:
         max_record_bytes=settings.KAFKA_MESSAGE_MAX_BYTES,
     )
     deliveries = produce(routed)
-    dead_letters.archive([r.letter for r in routed if r.letter], timeout=settings.KAFKA_DELIVERY_TIMEOUT_SECONDS)
     return answer(routed, deliveries, package_id=package_id, schema_id=schema.schema_id)
 
 

@@ -1,10 +1,10 @@
-"""The dead-letter record: an invalid event as received, with why, for Kafka and the S3 store.
+"""The dead-letter record: an invalid event as received, with why; and its line in the lake.
 
 Contract section 4. The record's value is the event as it arrived (JSON), its
-headers say what was wrong and where it belongs; the S3 object holds the same,
-under a date-partitioned prefix, at a key made of the correlationId so that a
-second write of the same dead letter overwrites the first. The collector and
-the stream both write this format; this module only makes it.
+headers say what was wrong and where it belongs. The collector and the stream
+both write this format to events.dead.letter, the record of truth; the stream
+alone archives that topic to the S3 store, each record as one line of a lake
+object (`archive_line`). This module only makes them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import base64
 import json
 import math
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 # Kafka record headers, as confluent-kafka takes them (the collector's records carry them too).
@@ -27,14 +27,6 @@ def record_size(key: bytes, value: bytes, headers: Headers) -> int:
     """A record's bytes as Kafka counts them against max.message.bytes, with room for its framing."""
     framing = 128  # record batch header and varints: about 70 bytes for one record
     return framing + len(key) + len(value) + sum(len(name) + len(v or b"") for name, v in headers)
-
-
-PREFIX = "dead-letter"
-
-
-def object_key(day: date, correlation_id: uuid.UUID | str) -> str:
-    """`dead-letter/dt=<the day it was made>/<correlationId>.json`."""
-    return f"{PREFIX}/dt={day:%Y-%m-%d}/{correlation_id}.json"
 
 
 def jsonable(value: Any) -> Any:
@@ -58,7 +50,6 @@ class DeadLetter:
     stage: str  # "collect" or "stream"
     correlation_id: uuid.UUID
     package_id: uuid.UUID
-    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Where a stream-side reject was read from.
     source_topic: str | None = None
     source_partition: int | None = None
@@ -100,24 +91,45 @@ class DeadLetter:
             value = value[: max(room, 0)]
         return value, headers
 
-    def object_key(self) -> str:
-        return object_key(self.received_at.date(), self.correlation_id)
 
-    def object_body(self) -> bytes:
-        document: dict[str, Any] = {
-            "correlationId": str(self.correlation_id),
-            "packageId": str(self.package_id),
-            "stage": self.stage,
-            "error": self.error,
-            "receivedAt": self.received_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "event": jsonable(self.event),
+def archive_line(
+    value: bytes | None, headers: list[tuple[str, bytes | None]], timestamp_ms: int, *, as_json: bool = True
+) -> dict[str, Any]:
+    """A dead-letter record of Kafka as one line of the lake: the event as received, why, and where from.
+
+    The value is kept as JSON when it is JSON (the collector's rejects, and the
+    stream's that it could decode), else, or with `as_json` False, as base64
+    (a record the stream could not even decode): nothing is lost either way.
+    """
+    named = {name: (content or b"").decode(errors="replace") for name, content in headers}
+    document: dict[str, Any] = {
+        "correlationId": named.get("correlationId"),
+        "packageId": named.get("packageId"),
+        "stage": named.get("error.stage"),
+        "error": named.get("error"),
+        "deadLetteredAt": datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6]
+        + "Z",
+    }
+    raw = value or b""
+    try:
+        if not as_json:
+            raise ValueError("kept as base64")
+        document["event"] = jsonable(json.loads(raw))
+    except (ValueError, RecursionError):
+        document["valueBase64"] = base64.b64encode(raw).decode()
+    if "source.topic" in named:
+        document["source"] = {
+            "topic": named["source.topic"],
+            "partition": _integer(named.get("source.partition")),
+            "offset": _integer(named.get("source.offset")),
         }
-        if self.raw_value is not None:
-            document["valueBase64"] = base64.b64encode(self.raw_value).decode()
-        if self.source_topic is not None:
-            document["source"] = {
-                "topic": self.source_topic,
-                "partition": self.source_partition,
-                "offset": self.source_offset,
-            }
-        return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False).encode()
+    if "truncated" in named:
+        document["truncatedFrom"] = _integer(named["truncated"])
+    return document
+
+
+def _integer(text: str | None) -> int | str | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return text  # kept as written: a hand-made record may say anything

@@ -1,12 +1,10 @@
-"""The enriched event (contract section 6): made from a decoded one, and where it is kept. Pure functions."""
+"""The enriched event (contract section 6), made from a decoded one. Pure functions (its object: contract/lake.py)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-
-ENRICHED_PREFIX = "enriched"
 
 
 def iso_millis(epoch_millis: int) -> str:
@@ -56,13 +54,3 @@ def enrich(event: dict[str, Any], *, correlation_id: str, publish_time_ms: int, 
 
 def timestamp_of(enriched: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(enriched["attributes"]["timestampStamp"])
-
-
-def enriched_key(timestamp_stamp: str, correlation_id: str) -> str:
-    """`enriched/dt=<UTC date of the event>/<correlationId>.json`: a replay writes the same object again."""
-    day = datetime.fromisoformat(timestamp_stamp).astimezone(UTC).date()
-    return f"{ENRICHED_PREFIX}/dt={day:%Y-%m-%d}/{correlation_id}.json"
-
-
-def s3_key(enriched: dict[str, Any]) -> str:
-    return enriched_key(enriched["attributes"]["timestampStamp"], enriched["metadata"]["correlationId"])

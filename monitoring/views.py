@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
 from collector.health import run_checks
-from integrations.clients import topic
+from integrations.clients import s3_client, topic
 from monitoring import kafka
 from monitoring.chart import Series, line_chart
 from monitoring.database import enriched_per_minute
@@ -55,12 +55,19 @@ def _postgres() -> str:
     return "events table present"
 
 
+def _s3() -> str:
+    s3_client().head_bucket(Bucket=settings.S3_BUCKET)
+    return f"bucket {settings.S3_BUCKET} reachable"
+
+
 def health() -> list[Health]:
+    """The collector's own checks (Kafka, the registry), then the sinks the stream writes to."""
     rows = [Health(check.name, check.ok, check.detail) for check in run_checks()]
-    try:
-        rows.append(Health("postgres", True, _postgres()))
-    except Exception as error:  # reported, like the other checks
-        rows.append(Health("postgres", False, f"{type(error).__name__}: {error}"))
+    for name, check in (("s3", _s3), ("postgres", _postgres)):
+        try:
+            rows.append(Health(name, True, check()))
+        except Exception as error:  # reported, like the other checks
+            rows.append(Health(name, False, f"{type(error).__name__}: {error}"))
     return rows
 
 

@@ -16,6 +16,7 @@ from contract.registry import RegistryConfig
 from contract.validation import TimestampWindow
 from integrations.kafka import KafkaConfig
 from integrations.s3 import S3Config
+from streaming.objects import ObjectRule
 from streaming.retry import RetryPolicy
 
 
@@ -35,7 +36,8 @@ class StreamConfig:
     max_records_per_poll: int = 5000
     poll_seconds: float = 0.25
     postgres_batch_size: int = 1000
-    s3_concurrency: int = 16
+    objects: ObjectRule = field(default_factory=ObjectRule)
+    lake_gzip: bool = False
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> StreamConfig:
@@ -65,7 +67,8 @@ class StreamConfig:
             "timestamp_window": TimestampWindow.from_settings(settings),
             "postgres_batch_size": settings.STREAM_POSTGRES_BATCH_SIZE,
             "max_records_per_poll": settings.STREAM_MAX_RECORDS_PER_POLL,
-            "s3_concurrency": settings.STREAM_S3_CONCURRENCY,
+            "objects": ObjectRule(settings.STREAM_OBJECT_MAX_RECORDS, settings.STREAM_OBJECT_WINDOW_SECONDS),
+            "lake_gzip": settings.STREAM_LAKE_GZIP,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)

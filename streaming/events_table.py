@@ -1,13 +1,21 @@
-"""The `events` table of PostgreSQL, as the stream writes it: its columns and the row of an event.
+"""The `events` table of PostgreSQL, as the stream writes it: its columns, the row of an event, two inserts.
 
-`INSERT ... ON CONFLICT DO NOTHING` against the unique index on
-(message_id_stamp, timestamp_stamp): a replay inserts nothing twice.
+Both inserts end in `INSERT ... ON CONFLICT DO NOTHING` against the unique
+index on (message_id_stamp, timestamp_stamp): a replay inserts nothing twice.
+`insert_copy` streams the rows with COPY into a temporary table, then
+inserts them from there in one statement; `insert_values` sends them as one
+multi-row INSERT (psycopg2's execute_values). bench/postgres_write.py
+measures both; the stream uses insert_copy (docs/decisions/20-lake-objects.md).
 """
 
 from __future__ import annotations
 
+import io
 import uuid
+from datetime import datetime
 from typing import Any
+
+import psycopg2.extras
 
 from contract.enriched import timestamp_of
 from contract.ids import message_id_uuid
@@ -17,6 +25,13 @@ COLUMNS = (
     "new_context_account_id, new_context_user_id, data"
 )
 INSERT = f"INSERT INTO events ({COLUMNS}) VALUES %s ON CONFLICT DO NOTHING"
+LOAD_TABLE = "events_load"
+# Per session; emptied at every commit, so a batch never sees another's rows.
+CREATE_LOAD_TABLE = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {LOAD_TABLE} ON COMMIT DELETE ROWS "
+    f"AS SELECT {COLUMNS} FROM events WITH NO DATA"
+)
+INSERT_LOADED = f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM {LOAD_TABLE} ON CONFLICT DO NOTHING"
 
 
 def row_of(enriched: dict[str, Any], body: str) -> tuple[Any, ...]:
@@ -33,3 +48,33 @@ def row_of(enriched: dict[str, Any], body: str) -> tuple[Any, ...]:
         uuid.UUID(context["userId"]),
         body,
     )
+
+
+def insert_values(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+    psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=len(rows))
+
+
+def insert_copy(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+    """COPY the rows into the session's load table, then insert them all; commit to empty it."""
+    cursor.execute(CREATE_LOAD_TABLE)
+    cursor.copy_expert(f"COPY {LOAD_TABLE} ({COLUMNS}) FROM STDIN", io.StringIO("".join(map(_copy_line, rows))))
+    cursor.execute(INSERT_LOADED)
+
+
+# COPY's text format: a tab between fields, a newline after the row, and these escaped inside a field.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if "\0" in (text := str(value)):
+        # No text of PostgreSQL holds NUL: refused here, as psycopg2 refuses it, so the row is the one to blame.
+        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+    return text.translate(_ESCAPES)
+
+
+def _copy_line(row: tuple[Any, ...]) -> str:
+    return "\t".join(map(_copy_field, row)) + "\n"

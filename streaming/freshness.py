@@ -2,8 +2,8 @@
 
 Kept over a sliding window of recent events, so the quantiles describe the
 stream now rather than since it started (a Prometheus histogram would mix a
-morning's backlog into the afternoon). Observed when WriteToS3, the last
-sink, has flushed a bundle: by then PostgreSQL holds the rows too.
+morning's backlog into the afternoon). Observed when the lake, the last
+sink, holds an object: by then PostgreSQL holds its rows too.
 """
 
 from __future__ import annotations

@@ -25,9 +25,12 @@ STREAM_LAG = Gauge(
 STREAM_WRITTEN = Counter(
     "holded_stream_events_written_total", "Enriched events written, by sink.", ["sink"], registry=REGISTRY
 )
+STREAM_OBJECTS = Counter(
+    "holded_stream_objects_written_total", "Lake objects written to S3, by prefix.", ["prefix"], registry=REGISTRY
+)
 STREAM_SINK_SECONDS = Histogram(
     "holded_stream_sink_flush_seconds",
-    "Time a sink took to flush a bundle, retries included.",
+    "Time a sink took to write one object's records (PostgreSQL: one batch of them), retries included.",
     ["sink"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
     registry=REGISTRY,

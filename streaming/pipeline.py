@@ -1,43 +1,70 @@
-"""The stream: events.raw -> decode -> enrich -> the S3 store and PostgreSQL.
+"""The stream: events.raw -> decode -> enrich -> PostgreSQL and the lake; events.dead.letter -> the lake.
 
 Written against Beam's model only (no runner internals): the same pipeline
 runs on Flink or Dataflow by changing --runner. What the local DirectRunner
 needs lives in streaming/launcher.py.
 
-    ReadFromKafka ─▶ Decode ─▶ Enrich ─▶ WriteToPostgres ─▶ WriteToS3
-                       │         │            │
-                       ▼         ▼            ▼
-                  (each stage's rejected output) ─▶ WriteDeadLetters
+    ReadFromKafka ─▶ ByTopic ─▶ Decode ─▶ Enrich ─▶ WriteToPostgres ─▶ WriteToLake (enriched/)
+                       │          │         │            │
+                       │          ▼         ▼            ▼
+                       │     (each stage's rejected records) ─▶ WriteDeadLetters ─▶ events.dead.letter
+                       ▼
+                 events.dead.letter ─▶ WriteToLake (dead-letter/)
 
-Every record ends in exactly one place: the S3 sink writes only what
-PostgreSQL holds, so a row PostgreSQL refuses is a dead letter and nothing
-else. Nothing that groups follows the source, and no Flatten: every step is
-a ParDo fused with it, so records flow continuously, each sink (dead letters
-included) flushes in finish_bundle, and the source commits offsets after
-that, in its bundle finalizer.
+The source emits one element per lake object: a Span of a partition's
+records (streaming/objects.py). Every record ends in exactly one place: the
+lake's object holds only what PostgreSQL holds, so a row PostgreSQL refuses
+is a dead letter and nothing else; every dead letter, the collector's and
+the stream's, is archived from its topic. Nothing groups after the source
+and there is no Flatten: every step is a ParDo fused with it, each sink
+writes before its bundle ends, and the source commits an object's offsets
+after that, in its bundle finalizer.
 """
 
 from __future__ import annotations
 
-import apache_beam as beam
+from collections.abc import Iterator
+from typing import Any
 
+import apache_beam as beam
+from apache_beam import pvalue
+
+from contract.lake import DEAD_LETTER_PREFIX, ENRICHED_PREFIX
 from streaming.config import StreamConfig
+from streaming.objects import Span
 from streaming.records import REJECTED
 from streaming.transforms.decode import Decode
 from streaming.transforms.enrich import Enrich
 from streaming.transforms.read_kafka import ReadFromKafka
 from streaming.transforms.write_dead_letters import WriteDeadLetters
+from streaming.transforms.write_lake import WriteToLake, dead_letter_line, enriched_line
 from streaming.transforms.write_postgres import WriteToPostgres
-from streaming.transforms.write_s3 import WriteToS3
+
+DEAD_LETTERS = "dead_letters"
+
+
+class _ByTopic(beam.DoFn):
+    """The events topic's spans (main output), apart from the dead-letter topic's (output "dead_letters")."""
+
+    def __init__(self, dead_letter_topic: str) -> None:
+        self._dead_letter_topic = dead_letter_topic
+
+    def process(self, span: Span[Any]) -> Iterator[Any]:
+        yield pvalue.TaggedOutput(DEAD_LETTERS, span) if span.topic == self._dead_letter_topic else span
 
 
 def build(pipeline: beam.Pipeline, config: StreamConfig) -> None:
-    records = pipeline | "ReadFromKafka" >> ReadFromKafka(config)
-    decoded = records | "Decode" >> Decode(config)
-    enriched = decoded.decoded | "Enrich" >> Enrich(config)
+    spans = pipeline | "ReadFromKafka" >> ReadFromKafka(config)
+    topics = spans | "ByTopic" >> beam.ParDo(_ByTopic(config.dead_letter_topic)).with_outputs(
+        DEAD_LETTERS, main="events"
+    )
 
+    decoded = topics.events | "Decode" >> Decode(config)
+    enriched = decoded.decoded | "Enrich" >> Enrich(config)
     written = enriched.enriched | "WriteToPostgres" >> WriteToPostgres(config)
-    _ = written.written | "WriteToS3" >> WriteToS3(config)
+    _ = written.written | "WriteEnrichedObjects" >> WriteToLake(config, ENRICHED_PREFIX, enriched_line)
 
     for stage, rejected in (("Decode", decoded), ("Enrich", enriched), ("WriteToPostgres", written)):
         _ = rejected[REJECTED] | f"DeadLetters{stage}" >> WriteDeadLetters(config)
+
+    _ = topics[DEAD_LETTERS] | "ArchiveDeadLetters" >> WriteToLake(config, DEAD_LETTER_PREFIX, dead_letter_line)

@@ -48,8 +48,7 @@ class Enriched:
     record: KafkaRecord
     correlation_id: str
     event: dict[str, Any]  # data, attributes, metadata
-    body: bytes  # the event as JSON: the S3 object and the `data` column
-    s3_key: str
+    body: bytes  # the event as JSON: its line in the lake, and the `data` column
 
 
 @dataclass(frozen=True)
@@ -76,15 +75,27 @@ def reject_faults(stage: str, record: KafkaRecord, event: Any, step: Callable[[]
         return pvalue.TaggedOutput(REJECTED, Rejected(record, f"{stage}: {type(error).__name__}: {error}", event))
 
 
+# Packages a flush's INFO line names; the rest are counted (DEBUG names every one).
+PACKAGES_LOGGED = 50
+
+
 def log_packages(logger: logging.Logger, sink: str, events: list[Enriched]) -> None:
-    """One line per flush, naming every package written, so that `grep <packageId>` follows a
-    package from the collector's log ("package <id>: ...") to its rows and objects."""
+    """One line per flush, naming the packages written, so that `grep <packageId>` follows a package
+    from the collector's log ("package <id>: ...") to its rows and objects.
+
+    An object may hold thousands of packages: the INFO line names the first
+    PACKAGES_LOGGED and counts the others, so that the log stays readable at
+    any rate; at DEBUG the line names them all.
+    """
     if not events:
         return
-    packages = Counter(str(package_id_of(uuid.UUID(event.correlation_id))) for event in events)
+    packages = sorted(Counter(str(package_id_of(uuid.UUID(event.correlation_id))) for event in events).items())
+    shown = packages if logger.isEnabledFor(logging.DEBUG) else packages[:PACKAGES_LOGGED]
+    more = f" and {len(packages) - len(shown)} more" if len(shown) < len(packages) else ""
     logger.info(
-        "%s: wrote %d events; packages %s",
+        "%s: wrote %d events; packages %s%s",
         sink,
         len(events),
-        " ".join(f"{package}={count}" for package, count in sorted(packages.items())),
+        " ".join(f"{package}={count}" for package, count in shown),
+        more,
     )

@@ -76,7 +76,7 @@ def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
     futures = kafka_admin.create_topics(
         [
             NewTopic(events_topic, 1, 1, config={**TOPIC_CONFIG, "message.timestamp.type": "LogAppendTime"}),
-            NewTopic(dead_letter_topic, 1, 1, config=TOPIC_CONFIG),
+            NewTopic(dead_letter_topic, 1, 1, config={**TOPIC_CONFIG, "message.timestamp.type": "LogAppendTime"}),
         ]
     )
     for future in futures.values():

@@ -1,4 +1,4 @@
-"""The Beam job (manage.py run_stream): its consumer group, batch sizes and retries."""
+"""The Beam job (manage.py run_stream): its consumer group, objects, batch sizes and retries."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ STREAM_POSTGRES_PASSWORD = env.secret("STREAM_POSTGRES_PASSWORD", "holded_stream
 STREAM_ENRICHED_SUBJECT = env.string("STREAM_ENRICHED_SUBJECT", "events.enriched-value")
 STREAM_MAX_RECORDS_PER_POLL = env.integer("STREAM_MAX_RECORDS_PER_POLL", 5000)
 STREAM_POSTGRES_BATCH_SIZE = env.integer("STREAM_POSTGRES_BATCH_SIZE", 1000)
-STREAM_S3_CONCURRENCY = env.integer("STREAM_S3_CONCURRENCY", 16)
+# The lake's objects (streaming/objects.py): one ends after this many records, or
+# before a record of a later window of this many seconds (a divisor of an hour).
+STREAM_OBJECT_MAX_RECORDS = env.integer("STREAM_OBJECT_MAX_RECORDS", 10_000)
+STREAM_OBJECT_WINDOW_SECONDS = env.integer("STREAM_OBJECT_WINDOW_SECONDS", 1)
+# Write the lake's objects gzipped (.jsonl.gz).
+STREAM_LAKE_GZIP = env.boolean("STREAM_LAKE_GZIP", False)
 # Where the job serves its Prometheus metrics (host:port); empty for nowhere.
 STREAM_METRICS_ADDRESS = env.string("STREAM_METRICS_ADDRESS", "127.0.0.1:9464")
 # While a service is down the stream waits and tries again: first after this

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import apache_beam as beam
@@ -28,6 +29,7 @@ from contract.enriched import correlation_id_of
 from contract.registry import LatestSchemas, RegisteredSchema, SchemasById
 from contract.validation import InvalidEvent, validate_event
 from streaming.config import StreamConfig
+from streaming.objects import Span
 from streaming.records import REJECTED, Decoded, KafkaRecord, Rejected, reject_faults
 
 
@@ -59,8 +61,15 @@ class DecodeFn(beam.DoFn):
             transient=(Exception,),
         )
 
-    def process(self, record: KafkaRecord) -> Iterator[Any]:
-        yield reject_faults("decode", record, None, lambda: self.decode(record))
+    def process(self, span: Span[KafkaRecord]) -> Iterator[Any]:
+        decoded = []
+        for record in span.items:
+            result = reject_faults("decode", record, None, partial(self.decode, record))
+            if isinstance(result, pvalue.TaggedOutput):
+                yield result
+            else:
+                decoded.append(result)
+        yield span.with_items(decoded)
 
     def decode(self, record: KafkaRecord) -> Decoded | pvalue.TaggedOutput[str, Rejected]:
         try:
@@ -103,7 +112,7 @@ class DecodeFn(beam.DoFn):
 
 
 class Decode(beam.PTransform[Any, Any]):
-    """KafkaRecord -> Decoded (main output) and Rejected (output "rejected")."""
+    """A Span of KafkaRecords -> the Span of those Decoded (main output), and each Rejected (output "rejected")."""
 
     def __init__(self, config: StreamConfig) -> None:
         super().__init__()

@@ -6,18 +6,20 @@ rejected output with why: one hostile record never stops the job.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.pvalue import PCollection
 
-from contract.enriched import enrich, s3_key
+from contract import lake
+from contract.enriched import enrich
 from contract.registry import LatestSchemas, SchemaUnavailable
 from contract.validation import schema_errors
 from streaming.config import StreamConfig
+from streaming.objects import Span
 from streaming.records import REJECTED, Decoded, Enriched, Rejected, reject_faults
 
 
@@ -28,8 +30,15 @@ class EnrichFn(beam.DoFn):
     def setup(self) -> None:
         self._schemas = LatestSchemas(self._config.registry.client(), self._config.registry.cache_seconds)
 
-    def process(self, decoded: Decoded) -> Iterator[Any]:
-        yield reject_faults("enrich", decoded.record, decoded.event, lambda: self.enrich(decoded))
+    def process(self, span: Span[Decoded]) -> Iterator[Any]:
+        enriched = []
+        for decoded in span.items:
+            result = reject_faults("enrich", decoded.record, decoded.event, partial(self.enrich, decoded))
+            if isinstance(result, pvalue.TaggedOutput):
+                yield result
+            else:
+                enriched.append(result)
+        yield span.with_items(enriched)
 
     def enrich(self, decoded: Decoded) -> Enriched | pvalue.TaggedOutput[str, Rejected]:
         record = decoded.record
@@ -49,13 +58,12 @@ class EnrichFn(beam.DoFn):
         if errors:
             message = "enriched event: " + "; ".join(str(error) for error in errors)
             return pvalue.TaggedOutput(REJECTED, Rejected(record, message, decoded.event))
-        # allow_nan=False: NaN and Infinity are not JSON, and neither sink could read them back.
-        body = json.dumps(enriched, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        return Enriched(record, decoded.correlation_id, enriched, body, s3_key(enriched))
+        # The line of the lake object, and the `data` column (lake.line refuses NaN and Infinity).
+        return Enriched(record, decoded.correlation_id, enriched, lake.line(enriched))
 
 
 class Enrich(beam.PTransform[Any, Any]):
-    """Decoded -> Enriched (main output) and Rejected (output "rejected")."""
+    """A Span of Decoded -> the Span of those Enriched (main output), and each Rejected (output "rejected")."""
 
     def __init__(self, config: StreamConfig) -> None:
         super().__init__()

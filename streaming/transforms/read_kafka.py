@@ -1,15 +1,20 @@
 """ReadFromKafka: a pure-Python, unbounded Kafka source (Beam's own is cross-language).
 
-One splittable DoFn element per partition of the topic, whose restriction is
-the range of offsets from the group's committed offset to the end of time.
-Each call reads a short slice (at most `max_records_per_poll` records or
-`poll_seconds`), claims each record's offset, then defers the rest, so
-records flow through every transform fused after the source continuously.
+One splittable DoFn element per partition of the events topic and of the
+dead-letter topic, whose restriction is the range of offsets from the
+group's committed offset to the end of time. Each call reads a short slice
+(at most `max_records_per_poll` records or `poll_seconds`) into the
+partition's open lake object (streaming/objects.py), then defers the rest.
+An object's records are claimed and emitted, as one Span, only once the
+object is closed: the restriction, and so a checkpoint, never ends inside
+an object, and an open object is only a read-ahead that a new reader
+rebuilds from the restriction's start.
 
 Offsets are committed in a bundle finalizer: the runner calls it after every
 fused transform has finished the bundle (the sinks flush in finish_bundle),
-so a committed offset is always one both sinks already have. A crash between
-a write and its commit replays records the idempotent sinks absorb.
+so a committed offset is always the end of an object both sinks already
+have. A crash before the commit replays whole objects, which the sinks write
+again identically.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -30,6 +36,7 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException
 from streaming import lifecycle
 from streaming.config import StreamConfig
 from streaming.metrics import STREAM_LAG, STREAM_RECORDS
+from streaming.objects import BrokerClock, ObjectAssembler, Span
 from streaming.records import KafkaRecord
 from streaming.replay import commit_metadata
 
@@ -60,16 +67,17 @@ class _ListPartitions(beam.DoFn):
     def process(self, _impulse: bytes) -> Iterator[Partition]:
         consumer = Consumer(consumer_config(self._config))
         try:
-            topic = self._config.retry.run(
-                lambda: consumer.list_topics(self._config.events_topic, timeout=10).topics[self._config.events_topic],
-                what=f"listing the partitions of {self._config.events_topic}",
-                service="kafka",
-                transient=(KafkaException,),
-            )
-            if topic.error is not None:
-                raise RuntimeError(f"topic {self._config.events_topic}: {topic.error}")
-            for partition in sorted(topic.partitions):
-                yield self._config.events_topic, partition, self._config
+            for name in (self._config.events_topic, self._config.dead_letter_topic):
+                topic = self._config.retry.run(
+                    lambda name=name: consumer.list_topics(name, timeout=10).topics[name],  # type: ignore[misc]
+                    what=f"listing the partitions of {name}",
+                    service="kafka",
+                    transient=(KafkaException,),
+                )
+                if topic.error is not None:
+                    raise RuntimeError(f"topic {name}: {topic.error}")
+                for partition in sorted(topic.partitions):
+                    yield name, partition, self._config
         finally:
             consumer.close()
 
@@ -121,16 +129,46 @@ def _start_offset(consumer: Consumer, where: TopicPartition, dead_letter_topic: 
 COMMITTED_OFFSETS = beam.DoFn.RestrictionParam(_CommittedOffsets())
 
 
+@dataclass
+class _PartitionReader:
+    """One partition's consumer, where it has read to, and the object it is filling.
+
+    A cache of the restriction's reading: valid while `claimed_to` (the first
+    offset no emitted object holds) is where the restriction starts. After a
+    split, a restart or a failed bundle it is not, and the partition is read
+    again from the restriction's start, its open object with it.
+    """
+
+    consumer: Consumer
+    assembler: ObjectAssembler
+    claimed_to: int
+    position: int  # the next offset to read
+
+
 class _ReadPartition(beam.DoFn):
     def __init__(self, config: StreamConfig) -> None:
         self._config = config
 
     def setup(self) -> None:
-        # One consumer per partition, positioned where its restriction starts.
         self._consumers: dict[tuple[str, int], Consumer] = {}
-        self._position: dict[tuple[str, int], int] = {}
+        self._readers: dict[tuple[str, int], _PartitionReader] = {}
+        self._clocks: dict[tuple[str, int], BrokerClock] = {}
         self._read_since_report = 0
         self._reported_at = time.monotonic()
+
+    def _reader(self, topic: str, partition: int, start: int) -> _PartitionReader:
+        where = (topic, partition)
+        reader = self._readers.get(where)
+        if reader is not None and reader.claimed_to == start:
+            return reader
+        consumer = self._consumers.get(where)
+        if consumer is None:
+            consumer = self._consumers[where] = Consumer(consumer_config(self._config))
+        # First read of this partition, or a replay: go to where the restriction starts, with no open object.
+        consumer.assign([TopicPartition(topic, partition, start)])
+        reader = _PartitionReader(consumer, ObjectAssembler(self._config.objects, topic, partition), start, start)
+        self._readers[where] = reader
+        return reader
 
     @beam.DoFn.unbounded_per_element()
     def process(
@@ -138,27 +176,23 @@ class _ReadPartition(beam.DoFn):
         element: Partition,
         finalizer: Any = beam.DoFn.BundleFinalizerParam,
         tracker: Any = COMMITTED_OFFSETS,  # an OffsetRestrictionTracker, wrapped by the runner
-    ) -> Iterator[KafkaRecord]:
+    ) -> Iterator[Span[KafkaRecord]]:
         topic, partition, _ = element
         where = (topic, partition)
         restriction = tracker.current_restriction()
         if lifecycle.stop_requested():
-            tracker.try_claim(restriction.stop)  # done: the rest of the range stays unread
+            # Done: the open object's records stay uncommitted, and are read again at the next start.
+            tracker.try_claim(restriction.stop)
             return
-        start = restriction.start
-        consumer = self._consumers.get(where)
-        if consumer is None:
-            consumer = self._consumers[where] = Consumer(consumer_config(self._config))
-        if self._position.get(where) != start:
-            # First read of this partition, or a replay: go to where the restriction starts.
-            consumer.assign([TopicPartition(topic, partition, start)])
-            self._position[where] = start
+        reader = self._reader(topic, partition, restriction.start)
+        clock = self._clocks.setdefault(where, BrokerClock())
 
-        messages = consumer.consume(self._config.max_records_per_poll, timeout=self._config.poll_seconds)
+        messages = reader.consumer.consume(self._config.max_records_per_poll, timeout=self._config.poll_seconds)
+        received_ms = time.time_ns() // 1_000_000
         lifecycle.note_poll(len(messages))
         allowed = lifecycle.records_allowed(len(messages))
         STREAM_RECORDS.labels(topic).inc(allowed)
-        last_offset = None
+        closed: list[Span[KafkaRecord]] = []
         for message in messages[:allowed]:
             error = message.error()
             if error is not None:
@@ -169,11 +203,11 @@ class _ReadPartition(beam.DoFn):
                 continue
             lifecycle.note_recovered("kafka")
             offset = message.offset()
-            if offset is None or not tracker.try_claim(offset):
-                return
-            last_offset = offset
+            if offset is None:
+                continue
             _, timestamp_ms = message.timestamp()
-            yield KafkaRecord(
+            clock.observe(timestamp_ms, received_ms)
+            record = KafkaRecord(
                 topic=topic,
                 partition=partition,
                 offset=offset,
@@ -182,23 +216,57 @@ class _ReadPartition(beam.DoFn):
                 headers=tuple(message.headers() or ()),  # type: ignore[arg-type]  # a list from a consumer
                 timestamp_ms=timestamp_ms,
             )
+            reader.position = offset + 1
+            span = reader.assembler.add(record)
+            if span is not None:
+                closed.append(span)
+        if not messages:
+            span = self._close_if_idle(reader, clock, topic, partition)
+            if span is not None:
+                closed.append(span)
 
-        if last_offset is not None:
-            self._position[where] = last_offset + 1
-            finalizer.register(partial(self._commit, consumer, topic, partition, last_offset + 1))
-            self._report(consumer, topic, partition, last_offset, allowed)
+        for span in closed:
+            if not tracker.try_claim(span.end - 1):
+                self._readers.pop(where, None)  # the runner took the rest: it is read again from there
+                return
+            reader.claimed_to = span.end
+            yield span
+        if closed:
+            finalizer.register(partial(self._commit, reader.consumer, topic, partition, reader.claimed_to))
+            self._report(reader.consumer, topic, partition, closed)
         if allowed < len(messages):
             # The record limit cut this poll short: the rest is not ours to read.
-            self._position.pop(where, None)
-        self._measure_lag(consumer, topic, partition, self._position.get(where, start))
+            self._readers.pop(where, None)
+        self._measure_lag(reader.consumer, topic, partition, reader.position)
         if not messages:
             time.sleep(IDLE_SLEEP_SECONDS)
         tracker.defer_remainder(Duration.of(0))
 
+    def _close_if_idle(
+        self, reader: _PartitionReader, clock: BrokerClock, topic: str, partition: int
+    ) -> Span[KafkaRecord] | None:
+        """The open object, once its window has closed by the broker's clock and nothing is left to read."""
+        window_end = reader.assembler.window_end_ms()
+        broker_now = clock.at_least()
+        if window_end is None or broker_now is None or broker_now < window_end:
+            return None
+        try:
+            # Asked of the broker now, after the window closed: any record stamped within it is below this end.
+            _, high = reader.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
+        except KafkaException as error:
+            logger.warning("could not read the end of %s[%s]: %s", topic, partition, error)
+            return None
+        return reader.assembler.close_idle() if reader.position >= high else None
+
     def _commit(self, consumer: Consumer, topic: str, partition: int, next_offset: int) -> None:
         try:
             # With where the dead-letter topic ends: a replay then writes no dead letter twice (streaming/replay.py).
-            metadata = commit_metadata(consumer, self._config.dead_letter_topic)
+            # The dead-letter topic's own commits need none: archiving it writes nothing to Kafka.
+            metadata = (
+                commit_metadata(consumer, self._config.dead_letter_topic)
+                if topic == self._config.events_topic
+                else None
+            )
             where = TopicPartition(topic, partition, next_offset, metadata=metadata)
             consumer.commit(offsets=[where], asynchronous=False)
         except KafkaException as error:
@@ -213,19 +281,20 @@ class _ReadPartition(beam.DoFn):
         if high >= 0:
             STREAM_LAG.labels(topic, str(partition)).set(max(0, high - position))
 
-    def _report(self, consumer: Consumer, topic: str, partition: int, last_offset: int, count: int) -> None:
-        self._read_since_report += count
+    def _report(self, consumer: Consumer, topic: str, partition: int, closed: list[Span[KafkaRecord]]) -> None:
+        self._read_since_report += sum(len(span.items) for span in closed)
         elapsed = time.monotonic() - self._reported_at
         if elapsed < PROGRESS_EVERY_SECONDS:
             return
         _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+        end = closed[-1].end
         logger.info(
-            "read %.0f records/s from %s[%s]; at offset %s, lag %s",
+            "%.0f records/s from %s[%s] into objects; at offset %s, lag %s",
             self._read_since_report / elapsed,
             topic,
             partition,
-            last_offset,
-            max(0, high - last_offset - 1) if high >= 0 else "unknown",
+            end,
+            max(0, high - end) if high >= 0 else "unknown",
         )
         self._read_since_report = 0
         self._reported_at = time.monotonic()
@@ -236,7 +305,8 @@ class _ReadPartition(beam.DoFn):
 
 
 class ReadFromKafka(beam.PTransform[Any, Any]):
-    """Every record of `config.events_topic`, from the group's committed offsets on, without end."""
+    """Every record of the events and dead-letter topics, from the group's committed offsets on, without end,
+    as Spans: the records of one lake object each (streaming/objects.py)."""
 
     def __init__(self, config: StreamConfig) -> None:
         super().__init__()

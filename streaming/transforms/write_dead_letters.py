@@ -1,14 +1,15 @@
-"""WriteDeadLetters: the records a stage refused, to events.dead.letter and the S3 store.
+"""WriteDeadLetters: the records a stage refused, to events.dead.letter.
 
 Same format as the collector's dead letters (contract/dead_letter.py), with
 `error.stage=stream` and the record's original topic, partition and offset.
 The pipeline applies it to each stage's rejected output, fused with that
 stage (no Flatten, which the local runner would hold back until the job
-ends): Kafka's acknowledgement and the S3 write are waited for in
-finish_bundle, so the source commits a rejected record's offset only once its
-dead letter is safe. A dead letter's id is the record's correlationId; a
+ends): Kafka's acknowledgement is waited for in finish_bundle, so the source
+commits a rejected record's offset only once its dead letter is safe. The
+topic is the record of truth; the same pipeline archives it to the lake
+(streaming/pipeline.py). A dead letter's id is the record's correlationId; a
 record without one gets an id derived from its topic, partition and offset,
-so a replay writes the same S3 key again.
+the same on a replay.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from contract.dead_letter import DeadLetter
 from contract.enriched import correlation_id_of
 from contract.ids import package_id_of
-from integrations.s3_writer import S3WriteError, S3Writer
 from streaming.config import StreamConfig
 from streaming.metrics import STREAM_DEAD_LETTERS
 from streaming.records import Rejected
@@ -60,60 +60,49 @@ def dead_letter_of(rejected: Rejected) -> DeadLetter:
 
 
 _shared_lock = threading.Lock()
-_shared: dict[tuple[Any, ...], tuple[Producer, S3Writer, ReplayLedger]] = {}
+_shared: dict[tuple[Any, ...], tuple[Producer, ReplayLedger]] = {}
 
 
-def _shared_clients(config: StreamConfig) -> tuple[Producer, S3Writer, ReplayLedger]:
-    """One dead-letter producer, S3 writer and replay ledger per process and destination, for every stage."""
+def _shared_clients(config: StreamConfig) -> tuple[Producer, ReplayLedger]:
+    """One dead-letter producer and replay ledger per process and destination, for every stage."""
     key = (
         config.kafka.bootstrap_servers,
         tuple(sorted(config.kafka.client_options.items())),
-        config.s3,
         config.group_id,
         config.dead_letter_topic,
     )
     with _shared_lock:
         if key not in _shared:
             producer = Producer(config.kafka.producer(f"{config.group_id}-dead-letters", {"linger.ms": 5}))
-            _shared[key] = (producer, config.s3.writer(), ReplayLedger(config))
+            _shared[key] = (producer, ReplayLedger(config))
         return _shared[key]
 
 
 class DeadLetterSink:
-    """The dead letters of one stage's bundle; `flush` returns once Kafka and S3 hold every one."""
+    """The dead letters of one stage's bundle; `flush` returns once Kafka holds every one."""
 
     def __init__(self, config: StreamConfig) -> None:
         self._config = config
-        self._producer, self._s3, self._ledger = _shared_clients(config)
+        self._producer, self._ledger = _shared_clients(config)
         self._pending: list[DeadLetter] = []
-        self._archive_only: list[DeadLetter] = []
+        self._replayed = 0
 
     def add(self, letter: DeadLetter) -> None:
         source = (letter.source_topic or "", letter.source_partition or 0)
         if letter.source_offset is not None and self._ledger.already_written(source, letter.source_offset):
-            self._archive_only.append(letter)  # produced before a crash: its S3 copy is written again
+            self._replayed += 1  # produced before a crash, after the last commit: not again
         else:
             self._pending.append(letter)
 
     def flush(self) -> None:
         letters, self._pending = self._pending, []
-        replayed, self._archive_only = self._archive_only, []
-        if not letters and not replayed:
-            return
+        replayed, self._replayed = self._replayed, 0
         if letters:
             self._produce(letters)
-        for letter in letters + replayed:
-            self._config.retry.run(
-                lambda letter=letter: self._s3.put(letter.object_key(), letter.object_body()),  # type: ignore[misc]
-                what=f"writing dead letter {letter.correlation_id} to S3",
-                service="s3",
-                transient=(S3WriteError,),
-            )
-        if letters:
             STREAM_DEAD_LETTERS.inc(len(letters))
             logger.warning("%s records dead-lettered (first: %s)", len(letters), letters[0].error)
         if replayed:
-            logger.info("%s records replayed after a restart were dead-lettered already", len(replayed))
+            logger.info("%s records replayed after a restart were dead-lettered already", replayed)
 
     def _produce(self, letters: list[DeadLetter]) -> None:
         """Every letter acknowledged by Kafka; a letter is sent again only once it is known to have failed."""
@@ -175,7 +164,7 @@ class _WriteDeadLettersFn(beam.DoFn):
 
 
 class WriteDeadLetters(beam.PTransform[Any, Any]):
-    """Rejected -> a dead letter in Kafka and in the S3 store, durable before the bundle ends."""
+    """Rejected -> a dead letter in Kafka, durable before the bundle ends."""
 
     def __init__(self, config: StreamConfig) -> None:
         super().__init__()

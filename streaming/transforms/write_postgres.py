@@ -1,7 +1,8 @@
-"""WriteToPostgres: enriched events into the partitioned `events` table, in batches.
+"""WriteToPostgres: each lake object's enriched events into the partitioned `events` table, in batches.
 
-`INSERT ... ON CONFLICT DO NOTHING` against the unique index on
-(message_id_stamp, timestamp_stamp): a replay inserts nothing twice. The
+COPY into a temporary table, then `INSERT ... SELECT ... ON CONFLICT DO
+NOTHING` against the unique index on (message_id_stamp, timestamp_stamp): a
+replay inserts nothing twice (streaming/events_table.py). The
 partition of every month a batch touches is created first, so no row waits
 in the DEFAULT partition.
 
@@ -14,8 +15,9 @@ restarting, a lost connection, a permission taken away, a read-only replica)
 is the database's fault: retried with backoff on a new connection, the
 stream waits and nothing is skipped.
 
-The events PostgreSQL holds are the main output: the S3 sink writes only
-those, so an event is never in the bucket without its row.
+The main output is the span of the events PostgreSQL holds (a replay's rows
+it already had included): the lake's object holds only those, so an event is
+never in the bucket without its row.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
+from functools import partial
 from typing import Any
 
 import apache_beam as beam
@@ -32,13 +35,11 @@ import psycopg2
 import psycopg2.extras
 from apache_beam import pvalue
 from apache_beam.pvalue import PCollection
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
 from streaming.config import StreamConfig
-from streaming.events_table import INSERT, row_of
+from streaming.events_table import insert_copy, row_of
 from streaming.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
+from streaming.objects import Span
 from streaming.partitions import ensure_partitions, month_start
 from streaming.records import REJECTED, Enriched, Rejected, log_packages, reject_faults
 
@@ -64,6 +65,10 @@ def is_row_fault(error: Exception) -> bool:
     return isinstance(error, (ValueError, TypeError, OverflowError))
 
 
+def _row(event: Enriched) -> tuple[Any, ...]:
+    return row_of(event.event, event.body.decode())
+
+
 Batch = list[tuple[tuple[Any, ...], Enriched]]
 
 
@@ -75,29 +80,22 @@ class _WriteToPostgresFn(beam.DoFn):
         self._connection: Any = None
         self._months: set[date] = set()
 
-    def start_bundle(self) -> None:
-        self._batch: Batch = []
-        self._done: list[Any] = []  # written events and refused rows, to emit
-
-    def process(self, event: Enriched) -> Iterator[Any]:
-        row = reject_faults("postgres row", event.record, event.event, lambda: row_of(event.event, event.body.decode()))
-        if isinstance(row, pvalue.TaggedOutput):  # the row cannot even be made
-            yield row
-            return
-        self._batch.append((row, event))
-        if len(self._batch) >= self._config.postgres_batch_size:
-            self._flush()
-            yield from self._emit(lambda value: value)
-
-    def finish_bundle(self) -> Iterator[Any]:
-        self._flush()
-        # Outside process() an output needs its window: the stream has only the global one.
-        yield from self._emit(lambda value: WindowedValue(value, MIN_TIMESTAMP, (GlobalWindow(),)))
-
-    def _emit(self, wrap: Callable[[Any], Any]) -> Iterator[Any]:
-        done, self._done = self._done, []
-        for item in done:
-            yield pvalue.TaggedOutput(REJECTED, wrap(item)) if isinstance(item, Rejected) else wrap(item)
+    def process(self, span: Span[Enriched]) -> Iterator[Any]:
+        batch: Batch = []
+        for event in span.items:
+            row = reject_faults("postgres row", event.record, event.event, partial(_row, event))
+            if isinstance(row, pvalue.TaggedOutput):  # the row cannot even be made
+                yield row
+            else:
+                batch.append((row, event))
+        written: list[Enriched] = []
+        size = self._config.postgres_batch_size
+        for first in range(0, len(batch), size):
+            done, refused = self._flush(batch[first : first + size])
+            written.extend(done)
+            for rejected in refused:
+                yield pvalue.TaggedOutput(REJECTED, rejected)
+        yield span.with_items(written)
 
     def _connect(self) -> Any:
         if self._connection is None or self._connection.closed:
@@ -113,10 +111,10 @@ class _WriteToPostgresFn(beam.DoFn):
                 self._connection.close()
         self._connection = None
 
-    def _flush(self) -> None:
-        batch, self._batch = self._batch, []
+    def _flush(self, batch: Batch) -> tuple[list[Enriched], list[Rejected]]:
+        """Insert a batch: the events PostgreSQL holds, and the rows it refused."""
         if not batch:
-            return
+            return [], []
         started = time.monotonic()
         refused = self._config.retry.run(
             lambda: self._insert(batch),
@@ -127,11 +125,10 @@ class _WriteToPostgresFn(beam.DoFn):
         )
         refused_events = {id(rejected.record) for rejected in refused}
         written = [event for _, event in batch if id(event.record) not in refused_events]
-        self._done.extend(written)
-        self._done.extend(refused)
         STREAM_SINK_SECONDS.labels("postgres").observe(time.monotonic() - started)
         STREAM_WRITTEN.labels("postgres").inc(len(written))
         log_packages(logger, "postgres", written)
+        return written, refused
 
     def _insert(self, batch: Batch) -> list[Rejected]:
         """Insert the batch; the rows PostgreSQL refused, each for a reason of its own."""
@@ -166,7 +163,7 @@ class _WriteToPostgresFn(beam.DoFn):
 
     @staticmethod
     def _execute(connection: Any, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-        psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=len(rows))
+        insert_copy(cursor, rows)  # the faster of the two (bench/postgres_write.py)
         connection.commit()
 
     @staticmethod
@@ -179,8 +176,8 @@ class _WriteToPostgresFn(beam.DoFn):
 
 
 class WriteToPostgres(beam.PTransform[Any, Any]):
-    """Enriched -> rows of `events`: the events written (main output "written") and the rows
-    PostgreSQL refused (output "rejected")."""
+    """A Span of Enriched -> rows of `events`: the Span of the events PostgreSQL holds (main output
+    "written") and each row it refused (output "rejected")."""
 
     def __init__(self, config: StreamConfig) -> None:
         super().__init__()

@@ -68,8 +68,8 @@ def test_generated_events_are_each_in_exactly_one_place(
     accepted, rejected = topic_size(stream_lane.events_topic), topic_size(stream_lane.dead_letter_topic)
     assert accepted + rejected == 1000
     assert report.startswith("reconcile: ")  # the summary table comes first
-    assert re.search(rf"enriched \(PostgreSQL and S3\) +│ +{accepted} │", report), report
-    assert re.search(rf"dead letter, collect stage \(topic and S3\) +│ +{rejected} │", report)
+    assert re.search(rf"enriched \(PostgreSQL and the lake\) +│ +{accepted} │", report), report
+    assert re.search(rf"dead letter, collect stage \(topic and the lake\) +│ +{rejected} │", report)
     assert re.search(r"problems +│ +0 │", report)
     assert re.search(r"events taken in +│ +1000 │", report)
     assert report.rstrip().endswith("every event is in exactly one place")
@@ -78,8 +78,8 @@ def test_generated_events_are_each_in_exactly_one_place(
     call_command("reconcile", "--since", since.isoformat(), "--list", stdout=listed)
     places = list(event_places(listed.getvalue()).values())
     assert len(places) == 1000
-    assert sum(1 for place in places if place == "enriched (PostgreSQL and S3)") == accepted
-    dead = [place for place in places if place.startswith("dead letter (collect, topic and S3): ")]
+    assert sum(1 for place in places if place == "enriched (PostgreSQL and the lake)") == accepted
+    dead = [place for place in places if place.startswith("dead letter (collect, topic and the lake): ")]
     assert len(dead) == rejected
     assert all(place.split(": ", 1)[1] for place in dead)  # each with its error
 
@@ -98,7 +98,7 @@ def test_a_message_the_source_resent_is_accounted_as_a_resend(
     assert run_in_process(idle_seconds=3) == "DONE"
     report = reconcile(since)
 
-    assert re.search(r"enriched \(PostgreSQL and S3\) +│ +50 │", report), report
+    assert re.search(r"enriched \(PostgreSQL and the lake\) +│ +50 │", report), report
     assert re.search(r"resent by the source \(stored once in PostgreSQL\) +│ +50 │", report)
     assert re.search(r"events taken in +│ +100 │", report)
     assert report.rstrip().endswith("every event is in exactly one place")

@@ -1,4 +1,4 @@
-"""POST /collect against the real Kafka, Schema Registry and S3 store."""
+"""POST /collect against the real Kafka and Schema Registry."""
 
 from __future__ import annotations
 
@@ -26,26 +26,6 @@ pytestmark = pytest.mark.integration
 
 def post(client: APIClient, body: Any, **extra: Any) -> Any:
     return client.post("/collect", json.dumps(body), content_type="application/json", **extra)
-
-
-def dead_letter_object(correlation_id: str) -> dict[str, Any] | None:
-    """The dead letter's object (dated the day it was made: today, or yesterday just after midnight)."""
-    from datetime import UTC, datetime, timedelta
-
-    from botocore.exceptions import ClientError
-
-    today = datetime.now(UTC).date()
-    for day in (today, today - timedelta(days=1)):
-        key = f"dead-letter/dt={day:%Y-%m-%d}/{correlation_id}.json"
-        try:
-            body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
-        except ClientError:
-            continue
-        s3_client().delete_object(Bucket=settings.S3_BUCKET, Key=key)
-        document: dict[str, Any] = json.loads(body)
-        document["key"] = key
-        return document
-    return None
 
 
 def test_a_mixed_package_lands_each_event_in_its_place(client: APIClient, lane: Lane) -> None:
@@ -101,15 +81,6 @@ def test_a_mixed_package_lands_each_event_in_its_place(client: APIClient, lane: 
         assert headers["error.stage"] == "collect"
         assert headers["correlationId"] == str(ids[index])
         assert headers["packageId"] == str(package_id)
-
-        # ... and in the bucket, under a date-partitioned prefix.
-        document = dead_letter_object(str(ids[index]))
-        assert document is not None, f"no dead letter object for {ids[index]}"
-        assert document["key"].startswith("dead-letter/dt=")
-        assert document["event"] == package[index]
-        assert document["error"] == headers["error"]
-        assert document["stage"] == "collect"
-        assert document["packageId"] == str(package_id)
 
 
 def test_a_packages_ids_fall_in_its_range(client: APIClient, lane: Lane) -> None:
@@ -331,23 +302,24 @@ def test_ready_when_every_service_answers(client: APIClient, services_up: None) 
     response = client.get("/health/ready")
 
     assert response.status_code == 200, response.content
-    assert set(response.json()["checks"]) == {"kafka", "schemaRegistry", "s3"}
+    assert set(response.json()["checks"]) == {"kafka", "schemaRegistry"}
 
 
-def test_not_ready_when_the_store_is_down(client: APIClient, settings: SettingsWrapper, services_up: None) -> None:
-    from integrations.clients import s3_client
-
-    settings.S3_ENDPOINT_URL = "http://127.0.0.1:9"
+def test_the_collector_needs_no_s3_store(client: APIClient, lane: Lane, settings: SettingsWrapper) -> None:
+    """The stream archives the dead letters (contract section 4): with no store at all, the
+    collector is ready, and an invalid event is still a dead letter in Kafka."""
+    settings.S3_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens there
     s3_client.cache_clear()
     try:
-        response = client.get("/health/ready")
+        ready = client.get("/health/ready")
+        response = post(client, [brief_event(), brief_event(data={"id": "inv-9", "amount": "lots"})])
     finally:
         s3_client.cache_clear()
 
-    assert response.status_code == 503
-    checks = response.json()["checks"]
-    assert checks["s3"]["ok"] is False
-    assert checks["kafka"]["ok"] is True
+    assert ready.status_code == 200, ready.content
+    assert response.status_code == 200, response.content
+    assert [e["status"] for e in response.json()["events"]] == ["accepted", "rejected"]
+    assert len(read_topic(lane.dead_letter_topic, expected=1)) == 1
 
 
 def test_alive(client: APIClient) -> None:

@@ -1,23 +1,33 @@
-"""The dead-letter record: its Kafka value and headers, its S3 key and body (pure)."""
+"""The dead-letter record: its Kafka value and headers, and its line in the lake (pure)."""
 
 from __future__ import annotations
 
 import base64
 import json
-import uuid
-from datetime import UTC, date, datetime
+from typing import Any
 
-from contract.dead_letter import DeadLetter, object_key
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contract import lake
+from contract.dead_letter import DeadLetter, archive_line, jsonable
 from contract.ids import event_id, new_package_id
 
 PACKAGE = new_package_id()
 CORRELATION = event_id(PACKAGE, 3)
-MADE = datetime(2024, 3, 5, 23, 59, 59, 123000, tzinfo=UTC)
+APPENDED_MS = 1_709_683_199_123  # 2024-03-05T23:59:59.123Z, the broker's LogAppendTime
+
+
+def archived(letter: DeadLetter) -> dict[str, Any]:
+    """The letter as the stream archives it: from its Kafka record, through a line of the lake."""
+    value, headers = letter.record(2**21)
+    document: dict[str, Any] = json.loads(lake.line(archive_line(value, headers, APPENDED_MS)))  # type: ignore[arg-type]
+    return document
 
 
 def test_a_collector_dead_letter_is_the_event_as_received_with_why() -> None:
     event = {"data": {"amount": "lots"}, "attributes": {"type": "ü"}}
-    letter = DeadLetter(event, "data.amount: must be a number", "collect", CORRELATION, PACKAGE, MADE)
+    letter = DeadLetter(event, "data.amount: must be a number", "collect", CORRELATION, PACKAGE)
 
     assert json.loads(letter.value()) == event
     assert "ü" in letter.value().decode()  # as sent, not escaped
@@ -27,14 +37,12 @@ def test_a_collector_dead_letter_is_the_event_as_received_with_why() -> None:
         "correlationId": str(CORRELATION).encode(),
         "packageId": str(PACKAGE).encode(),
     }
-    assert letter.object_key() == f"dead-letter/dt=2024-03-05/{CORRELATION}.json"
-    body = json.loads(letter.object_body())
-    assert body == {
+    assert archived(letter) == {
         "correlationId": str(CORRELATION),
         "packageId": str(PACKAGE),
         "stage": "collect",
         "error": "data.amount: must be a number",
-        "receivedAt": "2024-03-05T23:59:59.123Z",
+        "deadLetteredAt": "2024-03-05T23:59:59.123Z",
         "event": event,
     }
 
@@ -46,7 +54,6 @@ def test_a_stream_dead_letter_names_where_it_was_read() -> None:
         "stream",
         CORRELATION,
         PACKAGE,
-        MADE,
         source_topic="events.raw",
         source_partition=2,
         source_offset=41,
@@ -58,35 +65,41 @@ def test_a_stream_dead_letter_names_where_it_was_read() -> None:
     assert headers["source.topic"] == b"events.raw"
     assert headers["source.partition"] == b"2"
     assert headers["source.offset"] == b"41"
-    body = json.loads(letter.object_body())
-    assert body["source"] == {"topic": "events.raw", "partition": 2, "offset": 41}
-    assert base64.b64decode(body["valueBase64"]) == b"\x07\xff not avro"
-
-
-def test_the_same_dead_letter_has_the_same_key() -> None:
-    # A second write of it (a replay) overwrites the first.
-    assert object_key(date(2024, 1, 2), CORRELATION) == object_key(date(2024, 1, 2), str(CORRELATION))
-    assert object_key(date(2024, 1, 2), uuid.UUID(int=1)) != object_key(date(2024, 1, 3), uuid.UUID(int=1))
+    line = archived(letter)
+    assert line["source"] == {"topic": "events.raw", "partition": 2, "offset": 41}
+    assert line["valueBase64"] == "B/8gbm90IGF2cm8="  # not JSON: kept as its bytes
+    assert "event" not in line
 
 
 def test_what_json_cannot_hold_becomes_a_string() -> None:
     # An event the stream decoded may hold a NaN double or Avro bytes: the letter is still JSON.
     event = {"data": {"amount": float("nan"), "big": float("-inf"), "blob": b"\x00\x01"}}
-    letter = DeadLetter(event, "data.amount: must be a number", "stream", CORRELATION, PACKAGE, MADE)
+    letter = DeadLetter(event, "data.amount: must be a number", "stream", CORRELATION, PACKAGE)
 
     assert json.loads(letter.value()) == {"data": {"amount": "NaN", "big": "-Infinity", "blob": "AAE="}}
-    assert json.loads(letter.object_body())["event"]["data"]["amount"] == "NaN"
+    assert archived(letter)["event"]["data"]["amount"] == "NaN"
 
 
-def test_a_record_too_large_for_kafka_is_cut_and_says_so() -> None:
-    event = {"data": {"id": "x" * 5000}}
-    letter = DeadLetter(event, "event: too large", "collect", CORRELATION, PACKAGE, MADE)
+def test_a_cut_letter_says_how_big_it_was() -> None:
+    letter = DeadLetter({"blob": "x" * 5000}, "too big", "collect", CORRELATION, PACKAGE)
+    value, headers = letter.record(3000)
 
-    whole, headers = letter.record(max_bytes=100_000)
-    assert whole == letter.value()
-    assert "truncated" not in dict(headers)
+    line = archive_line(value, headers, APPENDED_MS)  # type: ignore[arg-type]
 
-    cut, headers = letter.record(max_bytes=3000)
-    assert len(cut) < 3000
-    assert whole.startswith(cut)
-    assert dict(headers)["truncated"] == str(len(whole)).encode()
+    assert line["truncatedFrom"] == len(letter.value())
+    assert "valueBase64" in line  # the cut JSON is not JSON any more: its bytes are kept
+
+
+@given(
+    value=st.one_of(st.none(), st.binary(max_size=200)),
+    headers=st.lists(st.tuples(st.text(max_size=20), st.one_of(st.none(), st.binary(max_size=40))), max_size=8),
+)
+def test_any_record_of_the_topic_makes_a_line(value: bytes | None, headers: list[tuple[str, bytes | None]]) -> None:
+    # Anyone may write to the dead-letter topic: whatever it holds, the archive writes a line and keeps the bytes.
+    line = json.loads(lake.line(archive_line(value, headers, APPENDED_MS)))
+
+    kept = line.get("valueBase64")
+    if kept is None:
+        assert jsonable(json.loads(value or b"")) == line["event"]  # JSON: kept as JSON (NaN named)
+    else:
+        assert base64.b64decode(kept) == (value or b"")

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from contract.enriched import correlation_id_of, enrich, iso_millis, s3_key
+from contract.enriched import correlation_id_of, enrich, iso_millis
 from tests.support.factories import canonical_event
 
 
@@ -47,10 +47,3 @@ def test_the_correlation_id_comes_from_the_key_else_the_header() -> None:
     assert correlation_id_of(b"not-a-uuid", str(value).encode()) == str(value)
     with pytest.raises(ValueError, match="no correlationId"):
         correlation_id_of(None, b"nope")
-
-
-def test_the_s3_key_is_the_utc_date_of_the_event_and_its_id() -> None:
-    event = canonical_event(timestampStamp="2024-03-05T23:30:00-02:00")  # 01:30 UTC the next day
-    enriched = enrich(event, correlation_id="0190-x", publish_time_ms=0, schema_id=1)
-
-    assert s3_key(enriched) == "enriched/dt=2024-03-06/0190-x.json"

@@ -114,5 +114,5 @@ def test_the_project_topics_file_declares_the_kits_topics() -> None:
     ]
     assert lines == [
         "events.raw,1,1,message.timestamp.type=LogAppendTime,max.message.bytes=2097152",
-        "events.dead.letter,1,1,max.message.bytes=2097152",
+        "events.dead.letter,1,1,message.timestamp.type=LogAppendTime,max.message.bytes=2097152",
     ]

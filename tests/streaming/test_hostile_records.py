@@ -26,11 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract import wire
-from contract.enriched import enriched_key
 from integrations.clients import kafka_config, registry_client
 from tests.support.kafka import header_map, read_all
 from tests.support.lanes import RAW_SCHEMA, StreamLane
-from tests.support.stream import rows_for, run_in_process, s3_object
+from tests.support.stream import lake_lines, rows_for, run_in_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -186,13 +185,13 @@ def wire_header(schema_id: int) -> bytes:
     return bytes([wire.MAGIC_BYTE]) + schema_id.to_bytes(4, "big")
 
 
-def enriched_place(key: bytes | None, value: bytes, ids: dict[str, int]) -> tuple[str, str] | None:
-    """(correlationId, S3 key) the record would be enriched under, if it could be decoded at all."""
+def enriched_id(key: bytes | None, value: bytes, ids: dict[str, int]) -> str | None:
+    """The correlationId the record would be enriched under, if it could be decoded at all."""
     try:
         correlation_id = str(uuid.UUID((key or b"").decode()))
         schema = {ids["older"]: RAW, ids["newer"]: newer_schema()}[wire.schema_id_of(value)]
-        event: Any = fastavro.schemaless_reader(io.BytesIO(value[5:]), fastavro.parse_schema(schema), None)
-        return correlation_id, enriched_key(event["attributes"]["timestampStamp"], correlation_id)
+        fastavro.schemaless_reader(io.BytesIO(value[5:]), fastavro.parse_schema(schema), None)
+        return correlation_id
     except Exception:
         return None
 
@@ -214,14 +213,15 @@ def test_every_offset_ends_in_exactly_one_place_and_the_job_goes_on(
     mine = [h for h in letters if int(h["source.offset"]) in offsets]
     dead = {int(h["source.offset"]): h for h in mine}
     assert len(dead) == len(mine), "an offset was dead-lettered twice"
+    in_lake = {line["metadata"]["correlationId"] for line in lake_lines("enriched", stream_lane.events_topic)}
+    archived = {line["source"]["offset"] for line in lake_lines("dead-letter", stream_lane.dead_letter_topic)}
+    assert set(dead) <= archived, "a dead letter is not in the lake"
     for offset, (kind, key, value) in sorted(offsets.items()):
-        place = enriched_place(key, value, schema_ids)
+        correlation_id = enriched_id(key, value, schema_ids)
         enriched = False
-        if place is not None:
-            correlation_id, object_key = place
+        if correlation_id is not None:
             in_postgres = bool(rows_for([correlation_id]))
-            in_bucket = s3_object(object_key) is not None
-            assert in_postgres == in_bucket, f"offset {offset} ({kind}) is in only one sink"
+            assert in_postgres == (correlation_id in in_lake), f"offset {offset} ({kind}) is in only one sink"
             enriched = in_postgres
         assert enriched != (offset in dead), (
             f"offset {offset} ({kind}): enriched {enriched}, dead letter {dead.get(offset)}"

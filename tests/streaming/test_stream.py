@@ -1,9 +1,11 @@
-"""The stream end to end, in this process: collector -> Kafka -> Beam -> PostgreSQL and S3."""
+"""The stream end to end, in this process: collector -> Kafka -> Beam -> PostgreSQL and the lake."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from confluent_kafka import Producer
@@ -18,7 +20,7 @@ from streaming.models import Event
 from tests.support.factories import brief_event, messenger_event
 from tests.support.kafka import header_map, read_topic
 from tests.support.lanes import StreamLane
-from tests.support.stream import committed_offset, rows_for, run_in_process, s3_object
+from tests.support.stream import committed_offset, lake_lines, lake_objects, rows_for, run_in_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -53,15 +55,21 @@ def test_collected_events_come_out_enriched_in_postgres_and_s3(
         }
         assert enriched["metadata"]["schemaId"] == stream_lane.schema_id
         assert row["partition"] == "events_y2024m03"  # made on demand: not in the migration's window
-        stored = s3_object(f"enriched/dt=2024-03-05/{row['correlation_id']}.json")
-        assert stored == enriched
+
+    # The lake: one JSON Lines object, named for the topic, partition and first offset, with the rows' events.
+    objects = lake_objects("enriched", stream_lane.events_topic)
+    assert len(objects) == 1
+    ((key, lines),) = objects.items()
+    published = datetime.fromtimestamp(records[accepted[0]].timestamp()[1] / 1000, UTC)
+    assert key == f"enriched/dt={published:%Y-%m-%d}/hour={published:%H}/{stream_lane.events_topic}+0+{0:020d}.jsonl"
+    assert lines == [row["data"] for row in sorted(rows, key=lambda row: accepted.index(row["correlation_id"]))]
 
     package_id = uuid.UUID(body["packageId"])
     # The logs follow the package: the collector's line, then each sink's.
     logged = caplog.text
     assert f"package {package_id}: 3 accepted, 1 rejected" in logged
     assert f"postgres: wrote 3 events; packages {package_id}=3" in logged
-    assert f"s3: wrote 3 events; packages {package_id}=3" in logged
+    assert f"s3 {key}: wrote 3 events; packages {package_id}=3" in logged
     regrouped = [str(e.correlation_id) for e in Event.of_package(package_id)]
     assert regrouped == sorted(accepted)
     assert all(package_id_of(uuid.UUID(c)) == package_id for c in regrouped)
@@ -99,16 +107,22 @@ def test_poison_records_go_to_the_dead_letter_without_stopping_the_job(stream_la
         assert letter.value() == value  # undecodable: the bytes exactly as read
         if key is not None:
             assert headers["correlationId"] == key.decode()
-        stored = s3_object(f"dead-letter/dt={letter_date(letter)}/{headers['correlationId']}.json")
-        assert stored is not None
-        assert stored["stage"] == "stream"
-        assert stored["source"]["offset"] == int(headers["source.offset"])
         errors.append(headers["error"])
     assert errors[0] == "unknown magic byte 7 (expected 0)"
     assert errors[1] == f"unknown schema id {0x7FFFFFF0}"
     assert errors[2].startswith(f"cannot read schema id {stream_lane.schema_id} as {stream_lane.subject} version 1")
     assert errors[3].startswith("the record has no correlationId")
     assert committed_offset(stream_lane) == 6
+
+    # The stream archived its own dead letters to the lake, each with its bytes, error and source.
+    archived = lake_lines("dead-letter", stream_lane.dead_letter_topic)
+    assert [line["source"]["offset"] for line in archived] == [int(header_map(x)["source.offset"]) for x in letters]
+    for line, letter, (_, value) in zip(archived, letters, poison.values(), strict=True):
+        assert line["stage"] == "stream"
+        assert line["error"] == header_map(letter)["error"]
+        assert line["correlationId"] == header_map(letter)["correlationId"]
+        assert base64.b64decode(line["valueBase64"]) == value
+        assert line["source"]["topic"] == stream_lane.events_topic
 
 
 def written_total(sink: str) -> float:
@@ -117,9 +131,3 @@ def written_total(sink: str) -> float:
 
 def wire_header(schema_id: int) -> bytes:
     return b"\x00" + schema_id.to_bytes(4, "big")
-
-
-def letter_date(letter: object) -> str:
-    from datetime import UTC, datetime
-
-    return f"{datetime.now(UTC):%Y-%m-%d}"

@@ -1,4 +1,4 @@
-"""Decode and Enrich as Beam transforms (TestPipeline + assert_that), against the real registry."""
+"""Decode and Enrich as Beam transforms on a Span of records (TestPipeline + assert_that), with the real registry."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import apache_beam as beam
 import fastavro
@@ -19,6 +20,7 @@ from contract import wire
 from integrations.clients import registry_client
 from streaming.config import StreamConfig
 from streaming.launcher import LocalDirectRunner
+from streaming.objects import Span
 from streaming.records import REJECTED, Decoded, Enriched, KafkaRecord, Rejected
 from streaming.transforms.decode import Decode
 from streaming.transforms.enrich import Enrich
@@ -49,6 +51,10 @@ def record(offset: int, value: bytes, key: bytes | None = None) -> KafkaRecord:
     return KafkaRecord("events.raw", 0, offset, key, value, (), 1_709_633_555_123)
 
 
+def span(items: list[Any]) -> Span[Any]:
+    return Span("events.raw", 0, 0, 4, 1_709_633_555_123, items)
+
+
 def test_decode_sorts_records_into_decoded_and_rejected(schema_id: int) -> None:
     good_id = str(uuid.uuid4())
     event = canonical_event()
@@ -60,11 +66,14 @@ def test_decode_sorts_records_into_decoded_and_rejected(schema_id: int) -> None:
     ]
 
     with test_pipeline.TestPipeline(runner=LocalDirectRunner()) as pipeline:
-        outputs = pipeline | beam.Create(records) | Decode(config())
-        decoded = outputs.decoded | "Decoded" >> beam.Map(lambda d: (d.correlation_id, d.schema_id, d.event))
+        outputs = pipeline | beam.Create([span(records)]) | Decode(config())
+        decoded = outputs.decoded | "Decoded" >> beam.FlatMap(
+            lambda s: [(s.start, s.end, d.correlation_id, d.schema_id, d.event) for d in s.items]
+        )
         rejected = outputs[REJECTED] | "Rejected" >> beam.Map(lambda r: (r.record.offset, r.error))
 
-        assert_that(decoded, equal_to([(good_id, schema_id, event)]), label="decoded")
+        # The span keeps the object's offsets, whatever became of its records.
+        assert_that(decoded, equal_to([(0, 4, good_id, schema_id, event)]), label="decoded")
         assert_that(
             rejected,
             equal_to(
@@ -86,9 +95,9 @@ def test_enrich_adds_metadata_and_checks_the_enriched_schema(schema_id: int) -> 
     odd = Decoded(record(6, b""), str(uuid.uuid4()), schema_id, odd_event)
 
     with test_pipeline.TestPipeline(runner=LocalDirectRunner()) as pipeline:
-        outputs = pipeline | beam.Create([good, odd]) | Enrich(config())
-        enriched = outputs.enriched | "Enriched" >> beam.Map(
-            lambda e: (e.correlation_id, e.event["metadata"], e.s3_key)
+        outputs = pipeline | beam.Create([span([good, odd])]) | Enrich(config())
+        enriched = outputs.enriched | "Enriched" >> beam.FlatMap(
+            lambda s: [(e.correlation_id, e.event["metadata"], json.loads(e.body) == e.event) for e in s.items]
         )
         rejected = outputs[REJECTED] | "Rejected" >> beam.Map(lambda r: (r.record.offset, r.error))
 
@@ -103,7 +112,7 @@ def test_enrich_adds_metadata_and_checks_the_enriched_schema(schema_id: int) -> 
                             "publishTime": "2024-03-05T10:12:35.123Z",
                             "schemaId": schema_id,
                         },
-                        f"enriched/dt=2024-03-05/{good.correlation_id}.json",
+                        True,  # its line in the lake is the enriched event
                     )
                 ]
             ),
@@ -124,5 +133,7 @@ def test_records_are_values_beam_can_carry() -> None:
 
     item = Rejected(record(1, b"x", b"k"), "error", {"a": 1})
     assert pickle.loads(pickle.dumps(item)) == item
-    enriched = Enriched(record(1, b"x"), "c", {"a": 1}, b"{}", "k")
+    enriched = Enriched(record(1, b"x"), "c", {"a": 1}, b"{}")
     assert pickle.loads(pickle.dumps(enriched)) == enriched
+    carried = span([enriched])
+    assert pickle.loads(pickle.dumps(carried)) == carried

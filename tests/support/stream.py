@@ -10,14 +10,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg2
-from botocore.exceptions import ClientError
 from confluent_kafka import Consumer, TopicPartition
 from django.conf import settings
 
+from contract.lake import parse_key, read_lines
 from integrations.clients import kafka_config, s3_client
 from streaming.config import StreamConfig
 from streaming.launcher import run
@@ -80,13 +81,26 @@ def rows_for(correlation_ids: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def s3_object(key: str) -> dict[str, Any] | None:
-    try:
-        body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
-    except ClientError:
-        return None
-    document: dict[str, Any] = json.loads(body)
-    return document
+def lake_objects(prefix: str, topic: str) -> dict[str, list[dict[str, Any]]]:
+    """The lake's objects of one topic under `prefix` ("enriched", "dead-letter"): key -> its lines, by offset.
+
+    Only today's and yesterday's dates are listed: the tests' records are published now.
+    """
+    today = datetime.now(UTC).date()
+    objects: dict[str, list[dict[str, Any]]] = {}
+    for day in (today - timedelta(days=1), today):
+        for key in s3_keys(f"{prefix}/dt={day:%Y-%m-%d}/"):
+            where = parse_key(key)
+            if where is None or where[0] != topic:
+                continue
+            body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
+            objects[key] = [json.loads(line) for line in read_lines(key, body)]
+    return dict(sorted(objects.items(), key=lambda item: (parse_key(item[0]) or ("", 0, 0))[1:]))
+
+
+def lake_lines(prefix: str, topic: str) -> list[dict[str, Any]]:
+    """Every line of the lake's objects of one topic, in offset order."""
+    return [line for lines in lake_objects(prefix, topic).values() for line in lines]
 
 
 def s3_keys(prefix: str) -> list[str]:

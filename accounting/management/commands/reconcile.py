@@ -22,7 +22,7 @@ def instant(text: str) -> datetime:
 class Command(BaseCommand):
     help = (
         "Account for the events taken in during a window (--since/--until) or of one package (--package): "
-        "each must be enriched (PostgreSQL and S3) or dead-lettered (topic and S3), exactly once."
+        "each must be enriched (PostgreSQL and the lake) or dead-lettered (topic and the lake), exactly once."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -63,10 +63,10 @@ def summary_table(report: Report, scope: str) -> str:
     table = Table(title=f"reconcile: {scope}", title_justify="left")
     table.add_column("where")
     table.add_column("events", justify="right")
-    table.add_row("enriched (PostgreSQL and S3)", str(report.enriched))
+    table.add_row("enriched (PostgreSQL and the lake)", str(report.enriched))
     table.add_row("resent by the source (stored once in PostgreSQL)", str(report.resent))
     for stage in sorted({"collect", "stream", *report.dead_letters}):
-        table.add_row(f"dead letter, {stage} stage (topic and S3)", str(report.dead_letters[stage]))
+        table.add_row(f"dead letter, {stage} stage (topic and the lake)", str(report.dead_letters[stage]))
     problems = sum(len(ids) for ids in report.problems.values())
     table.add_row("problems" + (" (listed below)" if problems else ""), str(problems))
     table.add_section()

@@ -1,4 +1,4 @@
-"""manage.py run_stream: the Beam job, from events.raw to the S3 store and PostgreSQL."""
+"""manage.py run_stream: the Beam job, from events.raw to the S3 store and PostgreSQL (and the dead letters to S3)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from integrations.clients import kafka_config
 from streaming.config import StreamConfig
 from streaming.launcher import run
+from streaming.objects import ObjectRule
 from streaming.supervisor import describe, supervise
 
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--dead-letter-topic", help=f"default {settings.KAFKA_TOPICS['dead_letter']}")
         parser.add_argument("--poll-records", type=int, help="most records a source poll reads (a bundle)")
         parser.add_argument("--batch-size", type=int, help="rows a PostgreSQL insert carries")
-        parser.add_argument("--s3-concurrency", type=int, help="S3 writes in flight")
+        parser.add_argument("--object-records", type=int, help="most records a lake object holds")
         parser.add_argument(
             "--metrics-address",
             default=settings.STREAM_METRICS_ADDRESS,
@@ -68,7 +69,9 @@ class Command(BaseCommand):
             dead_letter_topic=options["dead_letter_topic"],
             max_records_per_poll=options["poll_records"],
             postgres_batch_size=options["batch_size"],
-            s3_concurrency=options["s3_concurrency"],
+            objects=ObjectRule(options["object_records"], settings.STREAM_OBJECT_WINDOW_SECONDS)
+            if options["object_records"]
+            else None,
         )
         state = run(
             config,
