@@ -205,6 +205,20 @@ class _ReadPartition(beam.DoFn):
             offset = message.offset()
             if offset is None:
                 continue
+            if offset < reader.position:
+                # The consumer went back (its position reset after a broker restart, say): what follows
+                # would not continue the open object. Read again from the restriction's start instead.
+                logger.warning(
+                    "%s[%s]: the consumer went back from offset %s to %s; reading again from %s",
+                    topic,
+                    partition,
+                    reader.position,
+                    offset,
+                    reader.claimed_to,
+                )
+                self._readers.pop(where, None)
+                closed = []
+                break
             _, timestamp_ms = message.timestamp()
             clock.observe(timestamp_ms, received_ms)
             record = KafkaRecord(
@@ -256,7 +270,8 @@ class _ReadPartition(beam.DoFn):
         except KafkaException as error:
             logger.warning("could not read the end of %s[%s]: %s", topic, partition, error)
             return None
-        return reader.assembler.close_idle() if reader.position >= high else None
+        # A broker that does not know its end yet (restarting) answers -1: not the log end.
+        return reader.assembler.close_idle() if 0 <= high <= reader.position else None
 
     def _commit(self, consumer: Consumer, topic: str, partition: int, next_offset: int) -> None:
         try:

@@ -20,7 +20,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 from functools import partial
@@ -35,14 +34,14 @@ from integrations.clients import kafka_config
 from tests.support.factories import canonical_event
 from tests.support.kafka import read_all
 from tests.support.lanes import RAW_SCHEMA, StreamLane, free_port
-from tests.support.stream import committed_offset, lake_objects, ready, rows_for, start_stream, wait_for
+from tests.support.stream import StreamJob, committed_offset, lake_objects, ready, rows_for, start_stream, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 KILLS = 10
 RATE = 400  # events/s while the job is killed and restarted
 PARSED = fastavro.parse_schema(json.loads(RAW_SCHEMA))
-# Its output is read only once it has ended: warnings only, so that a full pipe never holds the job up.
+# Warnings only: the output of twenty runs is read only when one fails.
 QUIET = {"LOG_LEVEL": "WARNING"}
 
 
@@ -74,7 +73,7 @@ class Load(threading.Thread):
         self.join(timeout=60)
 
 
-def started(stream: subprocess.Popen[str], address: str) -> bool:
+def started(stream: StreamJob, address: str) -> bool:
     """Ready (it has polled Kafka), or ended: no use waiting longer."""
     return ready(address) or stream.poll() is not None
 

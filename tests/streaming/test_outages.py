@@ -98,6 +98,8 @@ def test_a_service_restarted_mid_run_delays_but_loses_nothing(
         except subprocess.TimeoutExpired:
             stream.kill()
             raise
+        finally:
+            print("the stream's output, last lines:\n" + stream.communicate()[0][-6000:])
 
     assert stream.returncode == 0, output[-3000:]
     assert "stream finished: DONE (signal SIGTERM)" in output

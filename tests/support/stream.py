@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -35,9 +36,25 @@ def run_in_process(*, idle_seconds: float = 3.0, max_records: int | None = None)
             signal.signal(sig, handler)
 
 
+class StreamJob(subprocess.Popen[str]):
+    """A job whose output goes to a file, not a pipe: a job that logs more than a pipe holds
+    (64 KiB) is never held up waiting for a test that reads its output only at the end.
+    `communicate()` waits for it and returns that output, as it would from a pipe."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        # Closed with the object (it lives as long as the job it logs), hence no context manager.
+        self.log = tempfile.TemporaryFile("w+", prefix="run_stream-", suffix=".log")  # noqa: SIM115
+        super().__init__(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+
+    def communicate(self, input: str | None = None, timeout: float | None = None) -> tuple[str, str]:
+        self.wait(timeout)
+        self.log.seek(0)
+        return self.log.read(), ""
+
+
 def start_stream(
     lane: StreamLane, *args: str, crash_before_commit: bool = False, env: dict[str, str] | None = None
-) -> subprocess.Popen[str]:
+) -> StreamJob:
     """`manage.py run_stream` in a process of its own, as an operator runs it.
 
     With `crash_before_commit`, the process kills itself (SIGKILL) once its
@@ -48,14 +65,7 @@ def start_stream(
         if crash_before_commit
         else [sys.executable, str(ROOT / "manage.py"), "run_stream"]
     )
-    return subprocess.Popen(
-        [*command, *args],
-        cwd=ROOT,
-        env={**lane.environment(), **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return StreamJob([*command, *args], {**lane.environment(), **(env or {})})
 
 
 def committed_offset(lane: StreamLane) -> int:
