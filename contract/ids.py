@@ -70,6 +70,12 @@ def package_id_of(correlation_id: uuid.UUID) -> uuid.UUID:
     return uuid.UUID(int=correlation_id.int & ~INDEX_MASK)
 
 
+def package_id_text(correlation_id: str) -> str:
+    """package_id_of for a correlationId already in canonical text (as the stream's are): its last four
+    hex digits, the index, zeroed, with no UUID parsed or made."""
+    return correlation_id[:-4] + "0000"
+
+
 def index_of(correlation_id: uuid.UUID) -> int:
     return correlation_id.int & INDEX_MASK
 

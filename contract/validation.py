@@ -139,9 +139,14 @@ def _union_errors(value: Any, branches: list[Any], path: str, named: dict[str, A
         if "null" in branches:
             return []
         return [FieldError(path, "is required")]
-    attempts = [schema_errors(value, branch, path, named) for branch in branches if branch != "null"]
-    if any(not errors for errors in attempts):
-        return []
+    attempts = []
+    for branch in branches:
+        if branch == "null":
+            continue
+        errors = schema_errors(value, branch, path, named)
+        if not errors:
+            return []  # the first branch that takes the value: no need to try the others
+        attempts.append(errors)
     # Report the branch the value was closest to (fewest errors), usually the record.
     return min(attempts, key=len) if attempts else [FieldError(path, "must be null")]
 

@@ -4,12 +4,12 @@ Written against Beam's model only (no runner internals): the same pipeline
 runs on Flink or Dataflow by changing --runner. What the local DirectRunner
 needs lives in streaming/launcher.py.
 
-    ReadFromKafka ─▶ ByTopic ─▶ Decode ─▶ Enrich ─▶ WriteToPostgres ─▶ WriteToLake (enriched/)
-                       │          │         │            │
-                       │          ▼         ▼            ▼
-                       │     (each stage's rejected records) ─▶ WriteDeadLetters ─▶ events.dead.letter
-                       ▼
-                 events.dead.letter ─▶ WriteToLake (dead-letter/)
+    ReadFromKafka ─▶ EventsTopic ─▶ Decode ─▶ Enrich ─▶ WriteToPostgres ─▶ WriteToLake (enriched/)
+          │                         │         │            │
+          │                         ▼         ▼            ▼
+          │                    (each stage's rejected records) ─▶ WriteDeadLetters ─▶ events.dead.letter
+          ▼
+    DeadLetterTopic ─▶ WriteToLake (dead-letter/)
 
 The source emits one element per lake object: a Span of a partition's
 records (streaming/objects.py). Every record ends in exactly one place: the
@@ -23,11 +23,9 @@ after that, in its bundle finalizer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
-from apache_beam import pvalue
 
 from contract.lake import DEAD_LETTER_PREFIX, ENRICHED_PREFIX
 from streaming.config import StreamConfig
@@ -40,26 +38,19 @@ from streaming.transforms.write_dead_letters import WriteDeadLetters
 from streaming.transforms.write_lake import WriteToLake, dead_letter_line, enriched_line
 from streaming.transforms.write_postgres import WriteToPostgres
 
-DEAD_LETTERS = "dead_letters"
 
-
-class _ByTopic(beam.DoFn):
-    """The events topic's spans (main output), apart from the dead-letter topic's (output "dead_letters")."""
-
-    def __init__(self, dead_letter_topic: str) -> None:
-        self._dead_letter_topic = dead_letter_topic
-
-    def process(self, span: Span[Any]) -> Iterator[Any]:
-        yield pvalue.TaggedOutput(DEAD_LETTERS, span) if span.topic == self._dead_letter_topic else span
+def _on_topic(span: Span[Any], topic: str, wanted: bool) -> bool:
+    return (span.topic == topic) == wanted
 
 
 def build(pipeline: beam.Pipeline, config: StreamConfig) -> None:
     spans = pipeline | "ReadFromKafka" >> ReadFromKafka(config)
-    topics = spans | "ByTopic" >> beam.ParDo(_ByTopic(config.dead_letter_topic)).with_outputs(
-        DEAD_LETTERS, main="events"
-    )
+    # Two filters, not one ParDo with two outputs: each output keeps the Span type, and so its coder.
+    dead_letter_topic = config.dead_letter_topic
+    events = spans | "EventsTopic" >> beam.Filter(_on_topic, dead_letter_topic, False).with_output_types(Span)
+    archive = spans | "DeadLetterTopic" >> beam.Filter(_on_topic, dead_letter_topic, True).with_output_types(Span)
 
-    decoded = topics.events | "Decode" >> Decode(config)
+    decoded = events | "Decode" >> Decode(config)
     enriched = decoded.decoded | "Enrich" >> Enrich(config)
     written = enriched.enriched | "WriteToPostgres" >> WriteToPostgres(config)
     _ = written.written | "WriteEnrichedObjects" >> WriteToLake(config, ENRICHED_PREFIX, enriched_line)
@@ -67,4 +58,4 @@ def build(pipeline: beam.Pipeline, config: StreamConfig) -> None:
     for stage, rejected in (("Decode", decoded), ("Enrich", enriched), ("WriteToPostgres", written)):
         _ = rejected[REJECTED] | f"DeadLetters{stage}" >> WriteDeadLetters(config)
 
-    _ = topics[DEAD_LETTERS] | "ArchiveDeadLetters" >> WriteToLake(config, DEAD_LETTER_PREFIX, dead_letter_line)
+    _ = archive | "ArchiveDeadLetters" >> WriteToLake(config, DEAD_LETTER_PREFIX, dead_letter_line)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any
 
 from apache_beam import pvalue
 
-from contract.ids import package_id_of
+from contract.ids import package_id_text
 from streaming.retry import StoppedDuringOutage
 
 # The tag of every transform's output of records refused for a reason in the record itself.
@@ -89,7 +88,7 @@ def log_packages(logger: logging.Logger, sink: str, events: list[Enriched]) -> N
     """
     if not events:
         return
-    packages = sorted(Counter(str(package_id_of(uuid.UUID(event.correlation_id))) for event in events).items())
+    packages = sorted(Counter(package_id_text(event.correlation_id) for event in events).items())
     shown = packages if logger.isEnabledFor(logging.DEBUG) else packages[:PACKAGES_LOGGED]
     more = f" and {len(packages) - len(shown)} more" if len(shown) < len(packages) else ""
     logger.info(

@@ -119,4 +119,6 @@ class Decode(beam.PTransform[Any, Any]):
         self._config = config
 
     def expand(self, records: PCollection[Any]) -> Any:
-        return records | beam.ParDo(DecodeFn(self._config)).with_outputs(REJECTED, main="decoded")
+        return records | beam.ParDo(DecodeFn(self._config)).with_output_types(Span).with_outputs(
+            REJECTED, main="decoded"
+        )

@@ -70,4 +70,6 @@ class Enrich(beam.PTransform[Any, Any]):
         self._config = config
 
     def expand(self, decoded: PCollection[Any]) -> Any:
-        return decoded | beam.ParDo(EnrichFn(self._config)).with_outputs(REJECTED, main="enriched")
+        return decoded | beam.ParDo(EnrichFn(self._config)).with_output_types(Span).with_outputs(
+            REJECTED, main="enriched"
+        )

@@ -47,11 +47,15 @@ PROGRESS_EVERY_SECONDS = 10.0
 # The runner ignores a deferral's delay and calls again at once: an empty poll
 # sleeps this long so that an idle job does not spin a core.
 IDLE_SLEEP_SECONDS = 0.05
+# A process whose partitions found records this recently is busy: its polls wait BUSY_POLL_SECONDS at most.
+BUSY_SECONDS = 0.5
+BUSY_POLL_SECONDS = 0.01
 
 
 def consumer_config(config: StreamConfig) -> dict[str, Any]:
     # The source commits by itself, in its bundle finalizer (integrations/kafka.py turns auto-commit off).
-    tuning = {"fetch.wait.max.ms": 10, "enable.partition.eof": False}
+    # Fetches of up to 8 MiB a partition (1 MiB by default, about 1,300 events): a backlog takes fewer round trips.
+    tuning = {"fetch.wait.max.ms": 10, "enable.partition.eof": False, "max.partition.fetch.bytes": 8 * 1024 * 1024}
     return config.kafka.consumer(config.group_id, f"{config.group_id}-source", tuning)
 
 
@@ -155,6 +159,7 @@ class _ReadPartition(beam.DoFn):
         self._clocks: dict[tuple[str, int], BrokerClock] = {}
         self._read_since_report = 0
         self._reported_at = time.monotonic()
+        self._records_at = 0.0  # when a poll of any partition last found records
 
     def _reader(self, topic: str, partition: int, start: int) -> _PartitionReader:
         where = (topic, partition)
@@ -187,12 +192,20 @@ class _ReadPartition(beam.DoFn):
         reader = self._reader(topic, partition, restriction.start)
         clock = self._clocks.setdefault(where, BrokerClock())
 
-        messages = reader.consumer.consume(self._config.max_records_per_poll, timeout=self._config.poll_seconds)
+        # The runner calls every partition in turn in one bundle: while any of them has records, an
+        # empty one must not hold the others up, so it waits only a moment for its consumer's fetches.
+        busy = time.monotonic() - self._records_at < BUSY_SECONDS
+        messages = reader.consumer.consume(
+            self._config.max_records_per_poll, timeout=BUSY_POLL_SECONDS if busy else self._config.poll_seconds
+        )
         received_ms = time.time_ns() // 1_000_000
+        if messages:
+            self._records_at = time.monotonic()
         lifecycle.note_poll(len(messages))
         allowed = lifecycle.records_allowed(len(messages))
         STREAM_RECORDS.labels(topic).inc(allowed)
         closed: list[Span[KafkaRecord]] = []
+        newest_ms = -1  # the poll's newest broker timestamp: its gap to the receipt is the poll's smallest
         for message in messages[:allowed]:
             error = message.error()
             if error is not None:
@@ -220,7 +233,7 @@ class _ReadPartition(beam.DoFn):
                 closed = []
                 break
             _, timestamp_ms = message.timestamp()
-            clock.observe(timestamp_ms, received_ms)
+            newest_ms = max(newest_ms, timestamp_ms)
             record = KafkaRecord(
                 topic=topic,
                 partition=partition,
@@ -234,6 +247,8 @@ class _ReadPartition(beam.DoFn):
             span = reader.assembler.add(record)
             if span is not None:
                 closed.append(span)
+        if newest_ms >= 0:
+            clock.observe(newest_ms, received_ms)
         if not messages:
             span = self._close_if_idle(reader, clock, topic, partition)
             if span is not None:
@@ -252,7 +267,7 @@ class _ReadPartition(beam.DoFn):
             # The record limit cut this poll short: the rest is not ours to read.
             self._readers.pop(where, None)
         self._measure_lag(reader.consumer, topic, partition, reader.position)
-        if not messages:
+        if not messages and not busy:
             time.sleep(IDLE_SLEEP_SECONDS)
         tracker.defer_remainder(Duration.of(0))
 
@@ -332,5 +347,5 @@ class ReadFromKafka(beam.PTransform[Any, Any]):
             begin
             | "Start" >> beam.Impulse()
             | "ListPartitions" >> beam.ParDo(_ListPartitions(self._config))
-            | "ReadPartition" >> beam.ParDo(_ReadPartition(self._config))
+            | "ReadPartition" >> beam.ParDo(_ReadPartition(self._config)).with_output_types(Span)
         )

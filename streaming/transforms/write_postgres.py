@@ -184,4 +184,6 @@ class WriteToPostgres(beam.PTransform[Any, Any]):
         self._config = config
 
     def expand(self, events: PCollection[Any]) -> Any:
-        return events | beam.ParDo(_WriteToPostgresFn(self._config)).with_outputs(REJECTED, main="written")
+        return events | beam.ParDo(_WriteToPostgresFn(self._config)).with_output_types(Span).with_outputs(
+            REJECTED, main="written"
+        )

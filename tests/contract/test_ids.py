@@ -7,6 +7,8 @@ import time
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contract.ids import (
     event_id,
@@ -14,6 +16,7 @@ from contract.ids import (
     message_id_uuid,
     new_package_id,
     package_id_of,
+    package_id_text,
     package_range,
     parse_ulid,
     timestamp_millis,
@@ -79,3 +82,10 @@ def test_not_a_ulid(text: str) -> None:
 def test_a_uuid_message_id_is_itself() -> None:
     value = uuid.uuid4()
     assert message_id_uuid(str(value)) == value
+
+
+@given(st.integers(0, 2**16 - 1))
+def test_the_package_of_a_canonical_id_is_read_from_its_text(index: int) -> None:
+    correlation_id = event_id(new_package_id(), index)
+
+    assert package_id_text(str(correlation_id)) == str(package_id_of(correlation_id))

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from contract.ids import event_id, new_package_id
+from streaming.events_table import insert_copy, insert_values
 from streaming.models import Event
 from streaming.partitions import add_months, ensure_partitions, existing_partitions, month_start, partition_name
 
@@ -160,3 +161,39 @@ def test_the_streams_role_may_write_events_and_nothing_else(services_up: None) -
                     cursor.execute(forbidden)
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("insert_rows", [insert_copy, insert_values], ids=["copy", "values"])
+def test_both_inserts_store_any_text_exactly_and_a_second_time_nothing(services_up: None, insert_rows: Any) -> None:
+    """COPY's text format escapes backslashes, tabs and newlines; whatever the text, the row reads back as written."""
+    hostile = 'tab\there, new\nline, cr\rreturn, back\\slash, "quote", \\N, ü€😀'
+    rows = []
+    for index in range(3):
+        body = json.dumps({"data": {"id": hostile, "n": index}}, ensure_ascii=False)
+        rows.append(
+            (
+                datetime(2024, 3, 5, 10, index, tzinfo=UTC),
+                uuid.uuid4(),
+                event_id(new_package_id(), index),
+                hostile,
+                f"sub{index}",
+                uuid.uuid4(),
+                uuid.uuid4(),
+                body,
+            )
+        )
+    with connection.cursor() as cursor:
+        insert_rows(cursor.cursor, rows)
+        insert_rows(cursor.cursor, rows)  # a replay: every row a conflict
+        cursor.execute(
+            "SELECT type, data::text FROM events WHERE correlation_id = ANY(%s) ORDER BY timestamp_stamp",
+            [[row[2] for row in rows]],
+        )
+        stored = cursor.fetchall()
+
+    assert [(kind, json.loads(data)) for kind, data in stored] == [(hostile, json.loads(row[7])) for row in rows]
+
+
+def test_copy_refuses_a_nul_as_the_rows_fault() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        insert_copy(None, [(datetime(2024, 3, 5, tzinfo=UTC), "a\x00b")])
