@@ -144,7 +144,8 @@ def _records(topic_name: str, start: datetime, end: datetime) -> Iterator[Messag
             consumer.assign([position])
             offset = position.offset
             while offset < high:
-                messages = consumer.consume(10_000, timeout=5)
+                # No more than are left: a batch asked for more than the partition holds waits out its timeout.
+                messages = consumer.consume(min(10_000, high - offset), timeout=5)
                 if not messages:
                     break
                 for message in messages:
