@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stream import ROOT, Lane, MemorySampler, produce_backlog
+from bench.stream import ROOT, Lane, MemorySampler, delete_objects, lake_keys, produce_backlog
 
 
 def soak(minutes: float, rate: int, lazy: bool) -> MemorySampler:
@@ -53,6 +53,7 @@ def soak(minutes: float, rate: int, lazy: bool) -> MemorySampler:
         process.terminate()
         process.wait(120)
         feeder.join(30)
+        delete_objects(lake_keys(lane.events_topic) + lake_keys(lane.dead_letter_topic))
         lane.drop()
     return sampler
 

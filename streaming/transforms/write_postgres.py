@@ -25,7 +25,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from functools import partial
 from typing import Any
@@ -35,6 +37,9 @@ import psycopg2
 import psycopg2.extras
 from apache_beam import pvalue
 from apache_beam.pvalue import PCollection
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from streaming.config import StreamConfig
 from streaming.events_table import insert_copy, row_of
@@ -77,8 +82,14 @@ class _WriteToPostgresFn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
-        self._connection: Any = None
+        self._connection: Any = None  # used by the writer thread only
         self._months: set[date] = set()
+        # One thread writes, span after span, while this one prepares the next span's rows (and the
+        # transforms before it decode the next object): PostgreSQL's time overlaps Python's.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="postgres-sink")
+
+    def start_bundle(self) -> None:
+        self._pending: deque[tuple[Span[Enriched], Future[tuple[list[Enriched], list[Rejected]]]]] = deque()
 
     def process(self, span: Span[Enriched]) -> Iterator[Any]:
         batch: Batch = []
@@ -88,14 +99,33 @@ class _WriteToPostgresFn(beam.DoFn):
                 yield row
             else:
                 batch.append((row, event))
+        self._pending.append((span, self._writer.submit(self._write, batch)))
+        # What is written already goes on; the span just submitted is written meanwhile.
+        while self._pending and self._pending[0][1].done():
+            yield from self._results(lambda value: value)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        # Every span of the bundle written before it ends: the source commits after this.
+        while self._pending:
+            # Outside process() an output needs its window: the stream has only the global one.
+            yield from self._results(lambda value: WindowedValue(value, MIN_TIMESTAMP, (GlobalWindow(),)))
+
+    def _results(self, wrap: Callable[[Any], Any]) -> Iterator[Any]:
+        span, future = self._pending.popleft()
+        written, refused = future.result()  # re-raises StoppedDuringOutage: the bundle fails, nothing is committed
+        for rejected in refused:
+            yield pvalue.TaggedOutput(REJECTED, wrap(rejected))
+        yield wrap(span.with_items(written))
+
+    def _write(self, batch: Batch) -> tuple[list[Enriched], list[Rejected]]:
         written: list[Enriched] = []
+        refused: list[Rejected] = []
         size = self._config.postgres_batch_size
         for first in range(0, len(batch), size):
-            done, refused = self._flush(batch[first : first + size])
+            done, failed = self._flush(batch[first : first + size])
             written.extend(done)
-            for rejected in refused:
-                yield pvalue.TaggedOutput(REJECTED, rejected)
-        yield span.with_items(written)
+            refused.extend(failed)
+        return written, refused
 
     def _connect(self) -> Any:
         if self._connection is None or self._connection.closed:
@@ -172,6 +202,9 @@ class _WriteToPostgresFn(beam.DoFn):
             connection.rollback()
 
     def teardown(self) -> None:
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.shutdown(wait=True)
         self._disconnect()
 
 
