@@ -5,7 +5,7 @@
 Needs the services (scripts/services.sh up). Runs `manage.py run_stream` on a
 topic of its own while a producer puts `--rate` events/s on it (a light,
 steady load: the job is mostly idle, where the leak of Beam 2.77's
-FnApiRunner is fastest), sampling the job's RSS every 5 s. First for
+FnApiRunner is fastest), sampling the job's RSS every second. First for
 `--compare-minutes` without the fix (HOLDED_STREAM_LAZY_METRICS=1), as the
 baseline, then for `--minutes` with it. Prints the first and last samples
 and the slope in MB/min of each.

@@ -221,17 +221,19 @@ def wait_for_rows(lane: Lane, expected: int, timeout: float, process: subprocess
 
 
 def lake_keys(topic: str) -> list[str]:
-    """The keys of the lake objects of `topic` (enriched and dead letters), today's and yesterday's."""
-    today = datetime.now(UTC).date()
-    keys = []
+    """The keys of the lake objects of `topic` (enriched and dead letters) of this hour and the last.
+
+    Listed by the object names' own prefix (`<prefix>/dt=…/hour=…/<topic>+`), so that the listing
+    reads this topic's objects only, however many others the bucket holds.
+    """
+    now = datetime.now(UTC)
+    keys: list[str] = []
     paginator = s3_client().get_paginator("list_objects_v2")
     for prefix in (lake.ENRICHED_PREFIX, lake.DEAD_LETTER_PREFIX):
-        for day in (today - timedelta(days=1), today):
-            for page in paginator.paginate(Bucket=settings.S3_BUCKET, Prefix=f"{prefix}/dt={day:%Y-%m-%d}/"):
-                for item in page.get("Contents", []):
-                    where = lake.parse_key(item["Key"])
-                    if where is not None and where[0] == topic:
-                        keys.append(item["Key"])
+        for hour in (now - timedelta(hours=1), now):
+            listed = f"{prefix}/dt={hour:%Y-%m-%d}/hour={hour:%H}/{topic}+"
+            for page in paginator.paginate(Bucket=settings.S3_BUCKET, Prefix=listed):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys
 
 
@@ -399,12 +401,13 @@ def freshness_to_both(lane: Lane, rate: int, seconds: int) -> Freshness:
         url = f"http://127.0.0.1:{port}/collect"
         packages_per_second = rate / size
         stop_at = time.monotonic() + seconds
-        body = json.dumps([sample_event(i) for i in range(size)]).encode()
 
         def post_one(scheduled: float) -> None:
             delay = scheduled - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            # Made for each request: every event its own message id, so each is a row of its own.
+            body = json.dumps([sample_event(i) for i in range(size)]).encode()
             request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=30) as response:
                 answer = json.loads(response.read())
@@ -484,6 +487,32 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def measure_backlog(backlog: int, baseline: bool) -> tuple[float, str, float | None]:
+    """Events/s of the Beam job into both sinks, its memory, and the plain consumer loop's events/s."""
+    lane = Lane("backlog")
+    try:
+        print(f"producing a backlog of {backlog} events ...", flush=True)
+        produce_backlog(lane, backlog)
+        beam_rate, beam_memory = run_beam(lane, backlog)
+        print(f"Beam job: {beam_rate:.0f} events/s into both sinks; {beam_memory}", flush=True)
+        plain_rate = None
+        if baseline:
+            lane.database, beam_database = f"{lane.database}_plain", lane.database
+            admin_sql(f'CREATE DATABASE "{lane.database}"')
+            subprocess.run(
+                [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+                env=lane.environment(),
+                check=True,
+            )
+            plain_rate = run_plain_consumer(lane, backlog)
+            admin_sql(f'DROP DATABASE IF EXISTS "{lane.database}" WITH (FORCE)')
+            lane.database = beam_database
+            print(f"plain consumer loop: {plain_rate:.0f} events/s into both sinks", flush=True)
+        return beam_rate, beam_memory, plain_rate
+    finally:
+        lane.drop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backlog", type=int, default=100_000, help="events in the backlog")
@@ -492,29 +521,9 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--fresh-rates", default="", help="more rates for freshness, e.g. 5000")
     parser.add_argument("--skip-freshness", action="store_true")
+    parser.add_argument("--skip-backlog", action="store_true")
     args = parser.parse_args()
-
-    lane = Lane("backlog")
-    try:
-        print(f"producing a backlog of {args.backlog} events ...", flush=True)
-        produce_backlog(lane, args.backlog)
-        beam_rate, beam_memory = run_beam(lane, args.backlog)
-        print(f"Beam job: {beam_rate:.0f} events/s into both sinks; {beam_memory}", flush=True)
-        plain_rate = None
-        if not args.skip_baseline:
-            lane.database, beam_database = f"{lane.database}_plain", lane.database
-            admin_sql(f'CREATE DATABASE "{lane.database}"')
-            subprocess.run(
-                [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                env=lane.environment(),
-                check=True,
-            )
-            plain_rate = run_plain_consumer(lane, args.backlog)
-            admin_sql(f'DROP DATABASE IF EXISTS "{lane.database}" WITH (FORCE)')
-            lane.database = beam_database
-            print(f"plain consumer loop: {plain_rate:.0f} events/s into both sinks", flush=True)
-    finally:
-        lane.drop()
+    backlog = None if args.skip_backlog else measure_backlog(args.backlog, not args.skip_baseline)
 
     fresh: list[tuple[int, Freshness]] = []
     rates = [] if args.skip_freshness else [args.rate] + [int(r) for r in args.fresh_rates.split(",") if r]
@@ -526,12 +535,14 @@ def main() -> None:
             lane.drop()
 
     print()
-    print(f"backlog of {args.backlog} events, both sinks (lake objects + PostgreSQL row per event):")
-    print(f"  Beam job (manage.py run_stream, DirectRunner) {beam_rate:>8.0f} events/s")
-    if plain_rate:
-        ratio = beam_rate / plain_rate
-        print(f"  plain confluent-kafka consumer loop           {plain_rate:>8.0f} events/s   ratio {ratio:.2f}")
-    print(f"  memory of the Beam job: {beam_memory}")
+    if backlog is not None:
+        beam_rate, beam_memory, plain_rate = backlog
+        print(f"backlog of {args.backlog} events, both sinks (lake objects + PostgreSQL row per event):")
+        print(f"  Beam job (manage.py run_stream, DirectRunner) {beam_rate:>8.0f} events/s")
+        if plain_rate:
+            ratio = beam_rate / plain_rate
+            print(f"  plain confluent-kafka consumer loop           {plain_rate:>8.0f} events/s   ratio {ratio:.2f}")
+        print(f"  memory of the Beam job: {beam_memory}")
     for rate, measured in fresh:
         print(f"freshness at {rate} events/s through POST /collect for {args.seconds}s ({measured.posted} events):")
         for what, latencies in (("row visible", measured.to_row), ("line in the lake", measured.to_object)):

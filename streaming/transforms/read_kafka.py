@@ -47,8 +47,7 @@ PROGRESS_EVERY_SECONDS = 10.0
 # The runner ignores a deferral's delay and calls again at once: an empty poll
 # sleeps this long so that an idle job does not spin a core.
 IDLE_SLEEP_SECONDS = 0.05
-# A process whose partitions found records this recently is busy: its polls wait BUSY_POLL_SECONDS at most.
-BUSY_SECONDS = 0.5
+# While the last poll of some partition found records, a poll waits this long at most.
 BUSY_POLL_SECONDS = 0.01
 
 
@@ -159,7 +158,7 @@ class _ReadPartition(beam.DoFn):
         self._clocks: dict[tuple[str, int], BrokerClock] = {}
         self._read_since_report = 0
         self._reported_at = time.monotonic()
-        self._records_at = 0.0  # when a poll of any partition last found records
+        self._found: dict[tuple[str, int], bool] = {}  # did each partition's last poll find records?
 
     def _reader(self, topic: str, partition: int, start: int) -> _PartitionReader:
         where = (topic, partition)
@@ -194,13 +193,12 @@ class _ReadPartition(beam.DoFn):
 
         # The runner calls every partition in turn in one bundle: while any of them has records, an
         # empty one must not hold the others up, so it waits only a moment for its consumer's fetches.
-        busy = time.monotonic() - self._records_at < BUSY_SECONDS
+        busy = any(self._found.values())
         messages = reader.consumer.consume(
             self._config.max_records_per_poll, timeout=BUSY_POLL_SECONDS if busy else self._config.poll_seconds
         )
         received_ms = time.time_ns() // 1_000_000
-        if messages:
-            self._records_at = time.monotonic()
+        self._found[where] = bool(messages)
         lifecycle.note_poll(len(messages))
         allowed = lifecycle.records_allowed(len(messages))
         STREAM_RECORDS.labels(topic).inc(allowed)
