@@ -36,6 +36,7 @@ django.setup()
 import psycopg2  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from bench.stream import admin_sql  # noqa: E402
 from contract import lake  # noqa: E402
 from contract.enriched import enrich  # noqa: E402
 from contract.ids import event_id, new_package_id  # noqa: E402
@@ -47,22 +48,6 @@ WAYS: dict[str, Callable[[Any, list[tuple[Any, ...]]], None]] = {
     "COPY + INSERT ... SELECT": insert_copy,
     "execute_values": insert_values,
 }
-
-
-def admin_sql(statement: str) -> None:
-    """As the owner (the stream's role may not create databases)."""
-    database = settings.DATABASES["default"]
-    connection = psycopg2.connect(
-        host=database["HOST"],
-        port=database["PORT"],
-        user=database["USER"],
-        password=database["PASSWORD"],
-        dbname="postgres",
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-    connection.close()
 
 
 def make_rows(count: int) -> list[tuple[Any, ...]]:
