@@ -220,8 +220,8 @@ def wait_for_rows(lane: Lane, expected: int, timeout: float, process: subprocess
     return first, last
 
 
-def lake_keys(topic: str) -> list[str]:
-    """The keys of the lake objects of `topic` (enriched and dead letters) of this hour and the last.
+def lake_keys(topic: str, prefixes: tuple[str, ...] = (lake.ENRICHED_PREFIX, lake.DEAD_LETTER_PREFIX)) -> list[str]:
+    """The keys of the lake objects of `topic` under `prefixes` (enriched and dead letters) of this hour and the last.
 
     Listed by the object names' own prefix (`<prefix>/dt=…/hour=…/<topic>+`), so that the listing
     reads this topic's objects only, however many others the bucket holds.
@@ -229,7 +229,7 @@ def lake_keys(topic: str) -> list[str]:
     now = datetime.now(UTC)
     keys: list[str] = []
     paginator = s3_client().get_paginator("list_objects_v2")
-    for prefix in (lake.ENRICHED_PREFIX, lake.DEAD_LETTER_PREFIX):
+    for prefix in prefixes:
         for hour in (now - timedelta(hours=1), now):
             listed = f"{prefix}/dt={hour:%Y-%m-%d}/hour={hour:%H}/{topic}+"
             for page in paginator.paginate(Bucket=settings.S3_BUCKET, Prefix=listed):
@@ -248,8 +248,8 @@ class LakeLines:
 
     def refresh(self) -> int:
         """Read the objects not read yet; the number of distinct correlationIds seen so far."""
-        for key in lake_keys(self.topic):
-            if key in self.read or not key.startswith(lake.ENRICHED_PREFIX):
+        for key in lake_keys(self.topic, (lake.ENRICHED_PREFIX,)):
+            if key in self.read:
                 continue
             body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
             now = time.monotonic()
