@@ -73,7 +73,7 @@ RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
 class Lane:
     """Topic, dead-letter topic, subject and database of one benchmark run."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, partitions: int = 1) -> None:
         run = uuid.uuid4().hex[:8]
         self.events_topic = f"bench.{name}-{run}"
         self.dead_letter_topic = f"bench.{name}-dlq-{run}"
@@ -82,8 +82,8 @@ class Lane:
         self.subject = f"{self.events_topic}-value"
         admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
         topics = [
-            NewTopic(self.events_topic, 1, 1, config={"message.timestamp.type": "LogAppendTime"}),
-            NewTopic(self.dead_letter_topic, 1, 1),
+            NewTopic(self.events_topic, partitions, 1, config={"message.timestamp.type": "LogAppendTime"}),
+            NewTopic(self.dead_letter_topic, 1, 1, config={"message.timestamp.type": "LogAppendTime"}),
         ]
         for future in admin.create_topics(topics).values():
             future.result(timeout=30)

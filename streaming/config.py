@@ -18,6 +18,7 @@ from integrations.kafka import KafkaConfig
 from integrations.s3 import S3Config
 from streaming.objects import ObjectRule
 from streaming.retry import RetryPolicy
+from streaming.workers import RunDirectory
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class StreamConfig:
     postgres_batch_size: int = 1000
     objects: ObjectRule = field(default_factory=ObjectRule)
     lake_gzip: bool = False
+    # Set by the launcher when the SDK workers are processes of their own (streaming/workers.py).
+    run: RunDirectory = field(default_factory=RunDirectory)
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> StreamConfig:

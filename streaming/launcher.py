@@ -7,7 +7,8 @@ FnApiRunner. `LocalDirectRunner` takes the FnApiRunner path directly, the
 very runner the DirectRunner ends up with, so the job starts offline and at
 once. Its metrics are kept as a generator chain that grows one link per
 bundle (about 6.5 MB/s of memory on an idle job); materializing them keeps
-memory flat. Any other --runner (FlinkRunner, DataflowRunner) gets the
+memory flat. With a FlinkSetup the job runs on Flink (streaming/flink.py);
+any other --runner in the Beam arguments (DataflowRunner) gets the
 pipeline untouched.
 """
 
@@ -15,9 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import threading
+import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
@@ -25,9 +29,12 @@ from apache_beam.metrics import monitoring_infos
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
-from streaming import health, lifecycle
+from streaming import health, lifecycle, workers
 from streaming.config import StreamConfig
+from streaming.flink import FlinkSetup, JobServer, QuietFlinkOptions, job_server_jar, pipeline_args
 from streaming.pipeline import build
+from streaming.transforms.read_kafka import partition_count
+from streaming.workers import RunDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +79,75 @@ def _install_stop_handlers() -> None:
         return
 
     def handler(signum: int, _frame: Any) -> None:
-        lifecycle.request_stop(f"signal {signal.Signals(signum).name}")
+        lifecycle.request_stop(f"signal {signal.Signals(signum).name}", everywhere=True)
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+# After a stop, how long the readers have to stop and commit before the Flink job is ended regardless.
+FLINK_STOP_GRACE_SECONDS = 90.0
+
+
+def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: StreamConfig, run: RunDirectory) -> str:
+    """Wait for the Flink job; end it once every partition's reader has stopped and committed.
+
+    On Flink the job outlives its readers: Beam's Impulse source never ends,
+    so that checkpoints, and with them the commits, go on. When every reader
+    has stopped (a stop, an idle timeout), nothing is left to write or
+    commit, and the job is cancelled: that is the clean end, reported DONE.
+    A stop whose readers do not all finish within FLINK_STOP_GRACE_SECONDS
+    is cancelled too, and reported CANCELLED: what they had not committed is
+    read again at the next start.
+    """
+    partitions = {
+        (topic, partition)
+        for topic in (config.events_topic, config.dead_letter_topic)
+        for partition in range(partition_count(config, topic))
+    }
+    ended = threading.Event()
+    readers_done = threading.Event()
+
+    def end_when_readers_stop() -> None:
+        stop_seen: float | None = None
+        while not ended.wait(0.5):
+            if partitions <= workers.finished(run):
+                readers_done.set()
+                logger.info("every partition's reader has stopped and committed: ending the Flink job")
+                break
+            if lifecycle.stop_requested():
+                stop_seen = stop_seen or time.monotonic()
+                if time.monotonic() - stop_seen > FLINK_STOP_GRACE_SECONDS:
+                    left = sorted(partitions - workers.finished(run))
+                    logger.error(
+                        "readers still running %.0fs after the stop: %s; ending the Flink job",
+                        FLINK_STOP_GRACE_SECONDS,
+                        left,
+                    )
+                    break
+        else:
+            return
+        job_server.ending()
+        try:
+            result.cancel()
+        except Exception as error:  # the job server may refuse; stopping it ends the job anyway
+            logger.warning("Flink did not take the cancel (%s): stopping its job server", error)
+        if not ended.wait(15):
+            job_server.stop()
+
+    watcher = threading.Thread(target=end_when_readers_stop, name="flink-end", daemon=True)
+    watcher.start()
+    try:
+        state = str(result.wait_until_finish())
+    except Exception:
+        if not readers_done.is_set():
+            raise
+        state = "DONE"  # the job server was stopped after the readers finished: nothing was left undone
+    finally:
+        ended.set()
+    if readers_done.is_set() and state.endswith("CANCELLED"):
+        return "DONE"
+    return state
 
 
 def run(
@@ -85,24 +157,53 @@ def run(
     max_records: int | None = None,
     idle_seconds: float | None = None,
     metrics_address: str = "",
+    flink: FlinkSetup | None = None,
 ) -> str:
     """Run until stopped; the final state of the pipeline (DONE after a clean stop)."""
-    lifecycle.configure(max_records=max_records, idle_seconds=idle_seconds)
-    options = PipelineOptions(beam_args, streaming=True, save_main_session=False)
-    runner_name = options.view_as(StandardOptions).runner
-    runner: Any = LocalDirectRunner() if runner_name in LOCAL_RUNNERS else None
-    _install_stop_handlers()
-    health.serve(metrics_address)
-    logger.info(
-        "stream starting: %s -> S3 bucket %s and PostgreSQL, group %s, runner %s",
-        config.events_topic,
-        config.s3.bucket,
-        config.group_id,
-        runner_name or "DirectRunner",
+    if flink is not None and flink.workers == "process" and max_records is not None:
+        # Each worker process counts its own records: no one process can keep a total.
+        raise ValueError("a record limit needs the workers in this process (the local runner, or Flink's loopback)")
+    run_directory = RunDirectory.create(idle_seconds) if flink is not None and flink.workers == "process" else None
+    lifecycle.configure(
+        max_records=max_records,
+        idle_seconds=idle_seconds,
+        stop_file=run_directory.stop_file if run_directory else "",
     )
-    pipeline = beam.Pipeline(runner=runner, options=options)
-    build(pipeline, config)
-    result = pipeline.run()
-    state = str(result.wait_until_finish())
-    logger.info("stream finished: %s (%s)", state, lifecycle.stop_reason() or "source ended")
-    return state
+    job_server: JobServer | None = None
+    try:
+        if run_directory is not None:
+            config = replace(config, run=run_directory)
+            health.serve(metrics_address, workers.registry(run_directory), lambda: workers.readiness(run_directory))
+        else:
+            health.serve(metrics_address)
+        _install_stop_handlers()
+        if flink is not None:
+            logging.getLogger("apache_beam.options.pipeline_options").addFilter(QuietFlinkOptions())
+            job_server = JobServer(job_server_jar(flink.job_server_jar), flink.master)
+            beam_args = [*pipeline_args(flink, job_server.endpoint, run_directory or RunDirectory()), *beam_args]
+        options = PipelineOptions(beam_args, streaming=True, save_main_session=False)
+        runner_name = options.view_as(StandardOptions).runner
+        runner: Any = LocalDirectRunner() if runner_name in LOCAL_RUNNERS else None
+        logger.info(
+            "stream starting: %s -> S3 bucket %s and PostgreSQL, group %s, runner %s",
+            config.events_topic,
+            config.s3.bucket,
+            config.group_id,
+            f"Flink {flink.master}, parallelism {flink.parallelism}, {flink.workers} workers"
+            if flink
+            else runner_name or "DirectRunner",
+        )
+        pipeline = beam.Pipeline(runner=runner, options=options)
+        build(pipeline, config)
+        result = pipeline.run()
+        if job_server is None:
+            state = str(result.wait_until_finish())
+        else:
+            state = _wait_for_flink(result, job_server, config, run_directory or RunDirectory())
+        logger.info("stream finished: %s (%s)", state, lifecycle.stop_reason() or "source ended")
+        return state
+    finally:
+        if job_server is not None:
+            job_server.stop()
+        if run_directory is not None:
+            shutil.rmtree(run_directory.path, ignore_errors=True)

@@ -6,11 +6,17 @@ launcher installs the handlers), by a record limit or by an idle timeout
 (options meant for tests and batch-like runs). The source checks it between
 polls: on a stop, it claims nothing more, so what was read is written and
 committed, and the pipeline reaches DONE.
+
+SDK workers in processes of their own (Flink's task managers start them)
+share no memory with the launcher: a stop asked of the launcher is also
+written to a stop file, which every worker's flag reads too
+(streaming/workers.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -25,11 +31,14 @@ _last_poll_at: float | None = None
 _failing: dict[str, tuple[float, str]] = {}  # service -> (since, last error)
 _max_records: int | None = None
 _idle_seconds: float | None = None
+_stop_file = ""
+_configured = False
+_finished: set[tuple[str, int]] = set()  # partitions whose reader has stopped, its objects committed
 
 
-def configure(*, max_records: int | None, idle_seconds: float | None) -> None:
-    """A fresh run: clear the flag and set the limits."""
-    global _reason, _records_read, _empty_since, _max_records, _idle_seconds, _last_poll_at
+def configure(*, max_records: int | None, idle_seconds: float | None, stop_file: str = "") -> None:
+    """A fresh run: clear the flag and set the limits, and where a stop is shared with other processes."""
+    global _reason, _records_read, _empty_since, _max_records, _idle_seconds, _last_poll_at, _stop_file, _configured
     with _lock:
         _stop.clear()
         _reason = ""
@@ -39,18 +48,40 @@ def configure(*, max_records: int | None, idle_seconds: float | None) -> None:
         _failing.clear()
         _max_records = max_records
         _idle_seconds = idle_seconds
+        _stop_file = stop_file
+        _configured = True
+        _finished.clear()
 
 
-def request_stop(reason: str) -> None:
+def configured() -> bool:
+    """Has this process been set up for a run (the launcher, or a worker that joined one)?"""
+    return _configured
+
+
+def request_stop(reason: str, *, everywhere: bool = False) -> None:
+    """Stop this process's sources; `everywhere`, those of every worker of the run too (a signal's stop)."""
     global _reason
     with _lock:
         if not _stop.is_set():
             _reason = reason
             _stop.set()
             logger.info("stopping: %s", reason)
+    if everywhere and _stop_file:
+        try:
+            with open(_stop_file, "w") as marker:
+                marker.write(reason)
+        except OSError as error:
+            logger.error("could not tell the workers to stop (%s): %s", _stop_file, error)
 
 
 def stop_requested() -> bool:
+    if not _stop.is_set() and _stop_file and os.path.exists(_stop_file):
+        try:
+            with open(_stop_file) as marker:
+                reason = marker.read().strip() or "stop file"
+        except OSError:
+            reason = "stop file"
+        request_stop(f"the launcher asked: {reason}")
     return _stop.is_set()
 
 
@@ -72,6 +103,17 @@ def note_poll(count: int) -> None:
         idle_for = now - _empty_since
     if _idle_seconds is not None and idle_for > _idle_seconds:
         request_stop(f"no record for {_idle_seconds:g}s")
+
+
+def note_finished(topic: str, partition: int) -> None:
+    """A partition's reader has stopped, and what it read is written and committed."""
+    with _lock:
+        _finished.add((topic, partition))
+
+
+def finished() -> set[tuple[str, int]]:
+    with _lock:
+        return set(_finished)
 
 
 def stop_reason() -> str:

@@ -7,7 +7,7 @@ Declared on a registry of the stream's own: the API's metrics
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -20,7 +20,12 @@ REGISTRY = CollectorRegistry()
 
 STREAM_RECORDS = Counter("holded_stream_records_read_total", "Records read from Kafka.", ["topic"], registry=REGISTRY)
 STREAM_LAG = Gauge(
-    "holded_stream_consumer_lag", "Records behind the end of the partition.", ["topic", "partition"], registry=REGISTRY
+    "holded_stream_consumer_lag",
+    "Records behind the end of the partition.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+    # With workers in processes of their own (streaming/workers.py): the last worker to read the partition.
+    multiprocess_mode="mostrecent",
 )
 STREAM_WRITTEN = Counter(
     "holded_stream_events_written_total", "Enriched events written, by sink.", ["sink"], registry=REGISTRY
@@ -53,19 +58,25 @@ FRESHNESS = Freshness()
 FRESHNESS_QUANTILES = (0.5, 0.99)
 
 
+def freshness_family(values: Iterable[tuple[str, float]]) -> GaugeMetricFamily:
+    """holded_stream_freshness_seconds, one sample per (quantile, seconds)."""
+    family = GaugeMetricFamily(
+        "holded_stream_freshness_seconds",
+        "Seconds from Kafka's append (publishTime) to the last sink's flush, over the events written in the"
+        f" last {WINDOW_SECONDS:.0f} s (NaN when none were).",
+        labels=["quantile"],
+    )
+    for quantile, value in values:
+        family.add_metric([quantile], value)
+    return family
+
+
 class _FreshnessCollector(Collector):
     """holded_stream_freshness_seconds{quantile}: both quantiles from one sort of the window, per scrape."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            "holded_stream_freshness_seconds",
-            "Seconds from Kafka's append (publishTime) to the last sink's flush, over the events written in the"
-            f" last {WINDOW_SECONDS:.0f} s (NaN when none were).",
-            labels=["quantile"],
-        )
-        for q, value in zip(FRESHNESS_QUANTILES, FRESHNESS.quantiles(FRESHNESS_QUANTILES), strict=True):
-            family.add_metric([str(q)], value)
-        yield family
+        quantiles = FRESHNESS.quantiles(FRESHNESS_QUANTILES)
+        yield freshness_family(zip(map(str, FRESHNESS_QUANTILES), quantiles, strict=True))
 
 
 REGISTRY.register(_FreshnessCollector())

@@ -39,7 +39,7 @@ class Backoff:
     healthy_after: float = 300.0  # a run this long resets the wait
 
 
-def _stop_with_parent() -> None:
+def stop_with_parent() -> None:
     """In the child, before exec: SIGTERM when the supervisor dies (prctl PR_SET_PDEATHSIG, Linux)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -68,7 +68,7 @@ def supervise(command: list[str], backoff: Backoff = Backoff()) -> int:
     delay = backoff.first_delay
     while True:
         started = time.monotonic()
-        child = subprocess.Popen(command, env={**os.environ, RESTARTS_ENV: str(restarts)}, preexec_fn=_stop_with_parent)
+        child = subprocess.Popen(command, env={**os.environ, RESTARTS_ENV: str(restarts)}, preexec_fn=stop_with_parent)
         logger.info("supervisor: stream started (pid %s, restarts so far %s)", child.pid, restarts)
         code = child.wait()
         ran = time.monotonic() - started

@@ -19,6 +19,16 @@ STREAM_OBJECT_MAX_RECORDS = env.integer("STREAM_OBJECT_MAX_RECORDS", 10_000)
 STREAM_OBJECT_WINDOW_SECONDS = env.integer("STREAM_OBJECT_WINDOW_SECONDS", 1)
 # Write the lake's objects gzipped (.jsonl.gz).
 STREAM_LAKE_GZIP = env.boolean("STREAM_LAKE_GZIP", False)
+# On Flink (run_stream --runner flink, streaming/flink.py): the cluster (host:port of its
+# REST endpoint, or [local] for an embedded one), the checkpoint interval (offsets are
+# committed after each checkpoint), where the SDK workers run (process or loopback), the
+# job server's jar (empty: built by scripts/flink-job-server.sh) and the records a source
+# call reads (a partition is read once a checkpoint, so this bounds its rate).
+STREAM_FLINK_MASTER = env.string("STREAM_FLINK_MASTER", "[local]")
+STREAM_FLINK_CHECKPOINT_MS = env.integer("STREAM_FLINK_CHECKPOINT_MS", 1000)
+STREAM_FLINK_WORKERS = env.string("STREAM_FLINK_WORKERS", "process")
+STREAM_FLINK_JOB_SERVER_JAR = env.string("STREAM_FLINK_JOB_SERVER_JAR", "")
+STREAM_FLINK_RECORDS_PER_POLL = env.integer("STREAM_FLINK_RECORDS_PER_POLL", 10_000)
 # Where the job serves its Prometheus metrics (host:port); empty for nowhere.
 STREAM_METRICS_ADDRESS = env.string("STREAM_METRICS_ADDRESS", "127.0.0.1:9464")
 # While a service is down the stream waits and tries again: first after this

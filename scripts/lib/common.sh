@@ -101,3 +101,23 @@ ensure_python_env() {
 
 # Run the project's Python (manage.py and friends) inside its environment.
 py() { ensure_uv && (cd "$ROOT" && uv run --frozen --quiet --python python3.11 "$@"); }
+
+need_java() {
+    need java "apt-get install openjdk-17-jre-headless"
+    local major
+    major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+    ((major >= 17)) || die "Java $major found, Kafka 4 and Flink need Java 17 or newer. Fix: apt-get install openjdk-17-jre-headless"
+}
+
+# Resolve Maven artifacts with plain Maven into a folder (once).
+maven_fetch() {
+    local dir="$1" pom="$2" goal="$3"
+    [[ -f "$dir/.complete" ]] && return 0
+    need mvn "apt-get install maven"
+    mkdir -p "$dir"
+    printf '%s\n' "$pom" >"$dir/pom.xml"
+    log "resolving $(basename "$dir") from Maven Central (first start only)"
+    (cd "$dir" && mvn -q -B -f pom.xml $goal) >"$dir/maven.log" 2>&1 \
+        || { tail -n 20 "$dir/maven.log" >&2; die "Maven could not resolve $(basename "$dir") (log: $dir/maven.log)"; }
+    touch "$dir/.complete"
+}

@@ -33,7 +33,7 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
 
-from streaming import lifecycle
+from streaming import lifecycle, workers
 from streaming.config import StreamConfig
 from streaming.metrics import STREAM_LAG, STREAM_RECORDS
 from streaming.objects import BrokerClock, ObjectAssembler, Span
@@ -49,6 +49,8 @@ PROGRESS_EVERY_SECONDS = 10.0
 IDLE_SLEEP_SECONDS = 0.05
 # While the last poll of some partition found records, a poll waits this long at most.
 BUSY_POLL_SECONDS = 0.01
+# On a stop, how long a reader waits for the commit of objects it emitted (Flink commits after a checkpoint).
+STOP_COMMIT_WAIT_SECONDS = 30.0
 
 
 def consumer_config(config: StreamConfig) -> dict[str, Any]:
@@ -85,6 +87,23 @@ class _ListPartitions(beam.DoFn):
             consumer.close()
 
 
+def partition_count(config: StreamConfig, name: str) -> int:
+    """How many partitions a topic has."""
+    consumer = Consumer(consumer_config(config))
+    try:
+        topic = config.retry.run(
+            lambda: consumer.list_topics(name, timeout=10).topics[name],
+            what=f"listing the partitions of {name}",
+            service="kafka",
+            transient=(KafkaException,),
+        )
+        if topic.error is not None:
+            raise RuntimeError(f"topic {name}: {topic.error}")
+        return len(topic.partitions)
+    finally:
+        consumer.close()
+
+
 class _CommittedOffsets(RestrictionProvider):
     """A partition's restriction: its group's committed offset (or the earliest) to the end of time."""
 
@@ -105,10 +124,27 @@ class _CommittedOffsets(RestrictionProvider):
         return OffsetRange(start, END_OF_TIME)
 
     def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
-        return OffsetRestrictionTracker(restriction)
+        return CheckpointOnlyTracker(restriction)
 
     def restriction_size(self, element: Partition, restriction: OffsetRange) -> int:
         return 1  # unbounded: no meaningful size
+
+
+class CheckpointOnlyTracker(OffsetRestrictionTracker):
+    """Offsets of one partition, split only at a checkpoint: where reading has reached.
+
+    A runner may offer to split a restriction at a fraction of what remains,
+    to share it out; a range that ends at 2**63 has no middle worth reading
+    in parallel (Prism once split one near 2**62), and a split inside an open
+    object would end an object at an offset its replay could not find. So
+    only a checkpoint (a fraction of 0, the runner's or the source's own
+    deferral) is accepted; any other split is refused, which Beam allows.
+    """
+
+    def try_split(self, fraction_of_remainder: float) -> tuple[OffsetRange, OffsetRange] | None:
+        if fraction_of_remainder != 0:
+            return None
+        return super().try_split(fraction_of_remainder)  # type: ignore[no-any-return]
 
 
 def _start_offset(consumer: Consumer, where: TopicPartition, dead_letter_topic: str) -> int:
@@ -153,12 +189,15 @@ class _ReadPartition(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
+        workers.join(self._config.run)  # a worker in a process of its own: its stop, health and metrics
         self._consumers: dict[tuple[str, int], Consumer] = {}
         self._readers: dict[tuple[str, int], _PartitionReader] = {}
         self._clocks: dict[tuple[str, int], BrokerClock] = {}
         self._read_since_report = 0
         self._reported_at = time.monotonic()
         self._found: dict[tuple[str, int], bool] = {}  # did each partition's last poll find records?
+        self._pending: dict[tuple[str, int], int] = {}  # finalizers registered, not yet called
+        self._stop_seen_at: float | None = None
 
     def _reader(self, topic: str, partition: int, start: int) -> _PartitionReader:
         where = (topic, partition)
@@ -185,8 +224,14 @@ class _ReadPartition(beam.DoFn):
         where = (topic, partition)
         restriction = tracker.current_restriction()
         if lifecycle.stop_requested():
+            if self._commits_pending(where):
+                # Flink commits an object's offsets after the next checkpoint: wait for it, reading nothing.
+                time.sleep(IDLE_SLEEP_SECONDS)
+                tracker.defer_remainder(Duration.of(0))
+                return
             # Done: the open object's records stay uncommitted, and are read again at the next start.
             tracker.try_claim(restriction.stop)
+            lifecycle.note_finished(topic, partition)
             return
         reader = self._reader(topic, partition, restriction.start)
         clock = self._clocks.setdefault(where, BrokerClock())
@@ -259,6 +304,7 @@ class _ReadPartition(beam.DoFn):
             reader.claimed_to = span.end
             yield span
         if closed:
+            self._pending[where] = self._pending.get(where, 0) + 1
             finalizer.register(partial(self._commit, reader.consumer, topic, partition, reader.claimed_to))
             self._report(reader.consumer, topic, partition, closed)
         if allowed < len(messages):
@@ -286,7 +332,23 @@ class _ReadPartition(beam.DoFn):
         # A broker that does not know its end yet (restarting) answers -1: not the log end.
         return reader.assembler.close_idle() if 0 <= high <= reader.position else None
 
+    def _commits_pending(self, where: tuple[str, int]) -> bool:
+        """Are objects of this partition written but not yet committed (on Flink, until a checkpoint)?
+
+        Waited for at most STOP_COMMIT_WAIT_SECONDS after the stop: a finalizer that never comes (its
+        bundle failed) leaves its objects to be read again at the next start, as after a crash.
+        """
+        if not self._pending.get(where):
+            return False
+        if self._stop_seen_at is None:
+            self._stop_seen_at = time.monotonic()
+        if time.monotonic() - self._stop_seen_at < STOP_COMMIT_WAIT_SECONDS:
+            return True
+        logger.warning("%s[%s]: stopping without the commit of its last objects", *where)
+        return False
+
     def _commit(self, consumer: Consumer, topic: str, partition: int, next_offset: int) -> None:
+        self._pending[(topic, partition)] = max(0, self._pending.get((topic, partition), 0) - 1)
         try:
             # With where the dead-letter topic ends: a replay then writes no dead letter twice (streaming/replay.py).
             # The dead-letter topic's own commits need none: archiving it writes nothing to Kafka.

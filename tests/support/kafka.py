@@ -83,12 +83,12 @@ def topic_size(topic: str) -> int:
         consumer.close()
 
 
-def read_all(topic: str) -> list[Message]:
-    """Every record of partition 0 of `topic`, up to its end as of now."""
+def read_all(topic: str, partition: int = 0) -> list[Message]:
+    """Every record of a partition of `topic` (the first by default), up to its end as of now."""
     consumer = Consumer(kafka_config().consumer(f"test-{uuid.uuid4()}", "tests"))
     try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-        consumer.assign([TopicPartition(topic, 0, low)])
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        consumer.assign([TopicPartition(topic, partition, low)])
         records: list[Message] = []
         position = low
         deadline = time.monotonic() + 30

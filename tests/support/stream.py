@@ -23,6 +23,7 @@ from contract.lake import parse_key, read_lines
 from integrations.clients import kafka_config, s3_client
 from streaming.config import StreamConfig
 from streaming.launcher import run
+from tests.support.kafka import read_all
 from tests.support.lanes import ROOT, StreamLane
 
 
@@ -68,11 +69,12 @@ def start_stream(
     return StreamJob([*command, *args], {**lane.environment(), **(env or {})})
 
 
-def committed_offset(lane: StreamLane) -> int:
+def committed_offset(lane: StreamLane, partition: int = 0) -> int:
+    """The stream's committed offset of a partition of the lane's events topic (negative: none yet)."""
     consumer = Consumer(kafka_config().consumer(lane.group_id, "tests"))
     try:
-        (partition,) = consumer.committed([TopicPartition(lane.events_topic, 0)], timeout=10)
-        return int(partition.offset)
+        (committed,) = consumer.committed([TopicPartition(lane.events_topic, partition)], timeout=10)
+        return int(committed.offset)
     finally:
         consumer.close()
 
@@ -106,6 +108,32 @@ def lake_objects(prefix: str, topic: str) -> dict[str, list[dict[str, Any]]]:
             body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
             objects[key] = [json.loads(line) for line in read_lines(key, body)]
     return dict(sorted(objects.items(), key=lambda item: (parse_key(item[0]) or ("", 0, 0))[1:]))
+
+
+def assert_each_record_once_in_lake(topic: str, partitions: int) -> int:
+    """Every record of the topic is a line of exactly one enriched object, and no two objects overlap: each
+    object's lines are in offset order, between its start offset and the next object's of its partition.
+    How many records that is."""
+    objects = lake_objects("enriched", topic)
+    total = 0
+    for partition in range(partitions):
+        records = read_all(topic, partition)
+        offset_of = {(record.key() or b"").decode(): int(record.offset() or 0) for record in records}
+        mine = {key: lines for key, lines in objects.items() if (parse_key(key) or ("", -1, 0))[1] == partition}
+        starts = [(parse_key(key) or ("", 0, 0))[2] for key in mine]
+        lines_at: list[int] = []
+        for (key, lines), start, following in zip(mine.items(), starts, [*starts[1:], 2**63], strict=True):
+            offsets = [offset_of[line["metadata"]["correlationId"]] for line in lines]
+            assert offsets == sorted(offsets), f"{key}: lines out of offset order"
+            assert start <= offsets[0], f"{key} holds a record before its start"
+            assert offsets[-1] < following, f"{key} overlaps the next object"
+            lines_at += offsets
+        first = int(records[0].offset() or 0) if records else 0
+        assert sorted(lines_at) == list(range(first, first + len(records))), (
+            f"partition {partition}: a record is missing from the lake, or in it twice"
+        )
+        total += len(records)
+    return total
 
 
 def lake_lines(prefix: str, topic: str) -> list[dict[str, Any]]:

@@ -13,15 +13,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integrations.clients import kafka_config
 from streaming.config import StreamConfig
+from streaming.flink import WORKER_MODES, FlinkError, FlinkSetup
 from streaming.launcher import run
 from streaming.objects import ObjectRule
 from streaming.supervisor import describe, supervise
+from streaming.transforms.read_kafka import partition_count
 
 
 class Command(BaseCommand):
     help = (
-        "Run the streaming job (Apache Beam, DirectRunner by default) until SIGTERM/SIGINT, "
-        "or until --max-records or --idle-timeout."
+        "Run the streaming job (Apache Beam: the local DirectRunner, or Apache Flink with --runner flink) "
+        "until SIGTERM/SIGINT, or until --max-records or --idle-timeout."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,6 +47,26 @@ class Command(BaseCommand):
             help="run the job in a child process and restart it, with backoff, whenever it exits on a failure",
         )
         parser.add_argument(
+            "--runner",
+            choices=("direct", "flink"),
+            default="direct",
+            help="direct: Beam's local runner, in this process (default); flink: Apache Flink (streaming/flink.py)",
+        )
+        parser.add_argument(
+            "--flink-master",
+            help="Flink's REST endpoint host:port, or [local] for an embedded cluster; "
+            f"default {settings.STREAM_FLINK_MASTER}",
+        )
+        parser.add_argument(
+            "--parallelism", type=int, help="Flink task slots; default one a partition of the events topic"
+        )
+        parser.add_argument(
+            "--workers",
+            choices=WORKER_MODES,
+            help="where Flink runs the Python code: processes of their own, or this one; "
+            f"default {settings.STREAM_FLINK_WORKERS}",
+        )
+        parser.add_argument(
             "--beam-args",
             default="",
             help='Beam pipeline options, e.g. "--runner=FlinkRunner --flink_master=host:8081"',
@@ -58,6 +80,7 @@ class Command(BaseCommand):
             if code != 0:
                 raise CommandError(f"the stream ended with {describe(code)}")
             return
+        flink = options["runner"] == "flink"
         kafka = None
         if options["bootstrap_servers"]:
             kafka = replace(kafka_config(), bootstrap_servers=options["bootstrap_servers"])
@@ -67,18 +90,41 @@ class Command(BaseCommand):
             group_id=options["group_id"],
             events_topic=options["topic"],
             dead_letter_topic=options["dead_letter_topic"],
-            max_records_per_poll=options["poll_records"],
+            max_records_per_poll=options["poll_records"] or (settings.STREAM_FLINK_RECORDS_PER_POLL if flink else None),
             postgres_batch_size=options["batch_size"],
             objects=ObjectRule(options["object_records"], settings.STREAM_OBJECT_WINDOW_SECONDS)
             if options["object_records"]
             else None,
         )
-        state = run(
-            config,
-            shlex.split(options["beam_args"]),
-            max_records=options["max_records"],
-            idle_seconds=options["idle_timeout"],
-            metrics_address=options["metrics_address"],
-        )
+        setup = self._flink_setup(config, options) if flink else None
+        try:
+            state = run(
+                config,
+                shlex.split(options["beam_args"]),
+                max_records=options["max_records"],
+                idle_seconds=options["idle_timeout"],
+                metrics_address=options["metrics_address"],
+                flink=setup,
+            )
+        except (FlinkError, ValueError) as error:
+            raise CommandError(str(error)) from error
         if state != "PipelineState.DONE" and state != "DONE":
             raise CommandError(f"the stream ended in state {state}")
+
+    @staticmethod
+    def _flink_setup(config: StreamConfig, options: dict[str, Any]) -> FlinkSetup:
+        workers = options["workers"] or settings.STREAM_FLINK_WORKERS
+        if workers not in WORKER_MODES:
+            raise CommandError(f"STREAM_FLINK_WORKERS must be one of {', '.join(WORKER_MODES)}, not {workers!r}")
+        parallelism = options["parallelism"] or partition_count(config, config.events_topic)
+        if parallelism < 1:
+            raise CommandError(f"--parallelism must be at least 1, not {parallelism}")
+        return FlinkSetup(
+            master=options["flink_master"] or settings.STREAM_FLINK_MASTER,
+            parallelism=parallelism,
+            checkpoint_ms=settings.STREAM_FLINK_CHECKPOINT_MS,
+            workers=workers,
+            job_server_jar=settings.STREAM_FLINK_JOB_SERVER_JAR,
+            log_level=settings.LOG_LEVEL,
+            logging=settings.LOGGING,
+        )

@@ -1,0 +1,182 @@
+"""The same pipeline on Apache Flink's embedded cluster: two partitions, crashes mid-run, exact accounting.
+
+`manage.py run_stream --runner flink` runs the job on Flink 1.19 ([local]),
+with its Python in SDK workers of their own, one a partition, while a
+producer appends events to both partitions of the lane's events topic:
+
+1. one SDK worker is killed with SIGKILL: Flink restarts the job from its
+   last checkpoint, and the commits go on past where they were;
+2. the launcher is killed with SIGKILL: its job server and workers go with
+   it (none is left reading), and a new run starts from the committed
+   offsets;
+3. that run drains the topic and stops by itself when idle (exit 0).
+
+Then every record is a line of exactly one lake object of its partition,
+with no two objects overlapping, PostgreSQL holds each once, the committed
+offsets are the ends of both partitions, and `manage.py reconcile` accounts
+for every event. The health and metrics endpoints are the launcher's, fed
+by the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewPartitions
+
+from tests.support.kafka import read_all, wait_for_leaders
+from tests.support.lanes import ROOT, StreamLane, free_port
+from tests.support.load import Load
+from tests.support.stream import (
+    StreamJob,
+    assert_each_record_once_in_lake,
+    committed_offset,
+    health,
+    rows_for,
+    start_stream,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+RATE = 300  # events/s while the job is crashed and restarted
+PARTITIONS = 2
+
+
+@pytest.fixture(scope="session")
+def flink_job_server() -> str:
+    """The job server's jar, built by the project's script (about 3 minutes the first time)."""
+    built = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "flink-job-server.sh"), "jar"], capture_output=True, text=True, timeout=900
+    )
+    assert built.returncode == 0, built.stderr
+    return built.stdout.strip().splitlines()[-1]
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """Every process below `pid`, with its command line (the children of each of its threads: the JVM starts
+    the workers from threads of its own)."""
+    found = []
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+    for child in children:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except FileNotFoundError:
+            continue
+        found.append((int(child), command))
+        found += descendants(int(child))
+    return found
+
+
+def sdk_workers(launcher: int) -> list[int]:
+    return [pid for pid, command in descendants(launcher) if "streaming.sdk_worker" in command]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return stat.split(") ", 1)[1][0] != "Z"
+
+
+def committed(lane: StreamLane) -> list[int]:
+    return [committed_offset(lane, partition) for partition in range(PARTITIONS)]
+
+
+def metric(address: str, name: str) -> float:
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(name))
+
+
+def test_flink_runs_the_pipeline_over_two_partitions_through_crashes_with_exact_accounting(
+    stream_lane: StreamLane, kafka_admin: AdminClient, flink_job_server: str
+) -> None:
+    kafka_admin.create_partitions([NewPartitions(stream_lane.events_topic, PARTITIONS)])[
+        stream_lane.events_topic
+    ].result(timeout=30)
+    wait_for_leaders(kafka_admin, [stream_lane.events_topic])
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    address = f"127.0.0.1:{free_port()}"
+    options = ("--runner", "flink", "--metrics-address", address)
+    environment = {"STREAM_FLINK_JOB_SERVER_JAR": flink_job_server, "LOG_LEVEL": "WARNING"}
+    load = Load(stream_lane, RATE)
+    load.start()
+    stream: StreamJob | None = None
+    try:
+        stream = start_stream(stream_lane, *options, env=environment)
+        wait_for(lambda: health(address)[0] == 200 or stream.poll() is not None, 180, "the Flink job ready")
+        assert stream.poll() is None, stream.communicate()[0][-5000:]
+        workers = sdk_workers(stream.pid)
+        assert len(workers) == PARTITIONS, f"SDK workers: {descendants(stream.pid)}"
+        assert metric(address, "holded_stream_records_read_total") > 0  # the workers' counts, at the launcher
+        wait_for(lambda: min(committed(stream_lane)) > 0, 120, "both partitions committed by a checkpoint")
+
+        # 1. A worker dies: Flink restarts the job from its last checkpoint.
+        before = committed(stream_lane)
+        os.kill(workers[0], signal.SIGKILL)
+        wait_for(lambda: workers[0] not in sdk_workers(stream.pid), 30, "the killed worker gone")
+        wait_for(
+            lambda: all(now > then for now, then in zip(committed(stream_lane), before, strict=True)),
+            180,
+            f"commits past {before} after Flink's restart",
+        )
+        assert stream.poll() is None, stream.communicate()[0][-5000:]
+        print(
+            f"\nworker {workers[0]} killed at committed offsets {before}; after the restart: {committed(stream_lane)}"
+        )
+
+        # 2. The launcher dies: its job server and workers die with it.
+        family = [pid for pid, _ in descendants(stream.pid)]
+        stream.send_signal(signal.SIGKILL)
+        stream.communicate(timeout=30)
+        wait_for(lambda: not any(alive(pid) for pid in family), 30, "the job server and workers gone with the launcher")
+        at_kill, sent_at_kill = committed(stream_lane), load.sent
+        print(f"launcher killed with {sent_at_kill} records sent, committed offsets {at_kill}")
+        time.sleep(3)  # records arrive while nothing reads
+    finally:
+        load.stop()
+        if stream is not None and stream.poll() is None:
+            stream.kill()
+
+    # 3. A new run resumes from the committed offsets, drains the topic and stops when idle.
+    last = start_stream(stream_lane, *options, "--idle-timeout", "10", env=environment)
+    output, _ = last.communicate(timeout=600)
+    assert last.returncode == 0, output[-5000:]
+
+    assert sum(at_kill) < load.sent
+    assert assert_each_record_once_in_lake(stream_lane.events_topic, PARTITIONS) == load.sent
+    ids = [
+        (record.key() or b"").decode() for p in range(PARTITIONS) for record in read_all(stream_lane.events_topic, p)
+    ]
+    assert len(rows_for(ids)) == load.sent  # once each in PostgreSQL
+    ends = [len(read_all(stream_lane.events_topic, partition)) for partition in range(PARTITIONS)]
+    assert committed(stream_lane) == ends
+    report = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "reconcile", "--since", since.isoformat()],
+        env={**stream_lane.environment(), "LOG_LEVEL": "WARNING"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    print(report.stdout)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "every event is in exactly one place" in report.stdout
+    print(f"{load.sent} records over {PARTITIONS} partitions, each exactly once, commits at {ends}")
