@@ -1,6 +1,7 @@
 """Benchmark of the stream: throughput on a backlog, freshness under steady load, memory.
 
     uv run python bench/stream.py [--backlog 100000] [--rate 1000] [--fresh-rates 5000] [--seconds 30]
+    uv run python bench/stream.py --runners [--backlog 100000]
 
 Needs the services (scripts/services.sh up). Everything it writes goes to
 topics, a consumer group and a PostgreSQL database of its own, dropped at the
@@ -19,7 +20,11 @@ end, and the lake objects it wrote are deleted too.
    `--seconds`; for each event, the time from the 200 to its row being
    visible in PostgreSQL and to its line being in a lake object (both polled
    every 20 ms), p50/p99.
-The stream's resident memory is sampled throughout (bench/soak.py: over 10 minutes).
+4. Runners (`--runners`, instead of the above): the backlog drained on the
+   local runner and on Flink's embedded cluster (`run_stream --runner flink`),
+   from topics of 1 and of 2 partitions.
+The stream's resident memory (with its job server and workers on Flink) is
+sampled throughout (bench/soak.py: over 10 minutes).
 """
 
 from __future__ import annotations
@@ -170,8 +175,22 @@ def produce_backlog(lane: Lane, count: int) -> list[str]:
     return ids
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and every process below it (the children of each of its threads: a JVM starts processes from
+    threads of its own, as Flink's task manager does its SDK workers)."""
+    tree = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+        for child in children:
+            tree += process_tree(int(child))
+    return tree
+
+
 class MemorySampler(threading.Thread):
-    """The resident memory of a process, once a second."""
+    """The resident memory of a process and of every process below it (a job server, SDK workers), once a second."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -181,14 +200,15 @@ class MemorySampler(threading.Thread):
 
     def run(self) -> None:
         started = time.monotonic()
-        while self.running:
-            try:
-                with open(f"/proc/{self.pid}/status") as status:
-                    for line in status:
-                        if line.startswith("VmRSS:"):
-                            self.samples.append((time.monotonic() - started, int(line.split()[1]) / 1024))
-            except FileNotFoundError:
-                return
+        while self.running and os.path.exists(f"/proc/{self.pid}"):
+            total_kb = 0
+            for pid in process_tree(self.pid):
+                try:
+                    with open(f"/proc/{pid}/status") as status:
+                        total_kb += sum(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+                except FileNotFoundError:
+                    continue  # ended between the listing and the read
+            self.samples.append((time.monotonic() - started, total_kb / 1024))
             time.sleep(1)
 
     def summary(self) -> str:
@@ -264,11 +284,12 @@ class LakeLines:
         return sorted(self.lines) == sorted(expected) and all(count == 1 for count in self.lines.values())
 
 
-def run_beam(lane: Lane, expected: int) -> tuple[float, str]:
+def run_beam(lane: Lane, expected: int, stream_args: tuple[str, ...] = ()) -> tuple[float, str]:
     """The Beam job on the lane's backlog: events/s into both sinks, and its memory. Its lake objects are
-    checked (each event exactly once) and deleted, so the next job on the lane starts from an empty prefix."""
+    checked (each event exactly once) and deleted, so the next job on the lane starts from an empty prefix.
+    `stream_args` go to `manage.py run_stream` (`--runner flink`, say)."""
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "run_stream", "--idle-timeout", "5"],
+        [sys.executable, str(ROOT / "manage.py"), "run_stream", "--idle-timeout", "5", *stream_args],
         env=lane.environment(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -487,13 +508,15 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def measure_backlog(backlog: int, baseline: bool) -> tuple[float, str, float | None]:
+def measure_backlog(
+    backlog: int, baseline: bool, partitions: int = 1, stream_args: tuple[str, ...] = ()
+) -> tuple[float, str, float | None]:
     """Events/s of the Beam job into both sinks, its memory, and the plain consumer loop's events/s."""
-    lane = Lane("backlog")
+    lane = Lane("backlog", partitions)
     try:
-        print(f"producing a backlog of {backlog} events ...", flush=True)
+        print(f"producing a backlog of {backlog} events over {partitions} partition(s) ...", flush=True)
         produce_backlog(lane, backlog)
-        beam_rate, beam_memory = run_beam(lane, backlog)
+        beam_rate, beam_memory = run_beam(lane, backlog, stream_args)
         print(f"Beam job: {beam_rate:.0f} events/s into both sinks; {beam_memory}", flush=True)
         plain_rate = None
         if baseline:
@@ -513,6 +536,29 @@ def measure_backlog(backlog: int, baseline: bool) -> tuple[float, str, float | N
         lane.drop()
 
 
+RUNNERS = (
+    ("local runner (DirectRunner)", 1, ()),
+    ("local runner (DirectRunner)", 2, ()),
+    ("Flink [local], a worker process a partition", 1, ("--runner", "flink")),
+    ("Flink [local], a worker process a partition", 2, ("--runner", "flink")),
+)
+
+
+def compare_runners(backlog: int) -> None:
+    """The same backlog drained on each runner, with 1 and 2 partitions: events/s into both sinks and memory.
+
+    Flink's figure includes nothing of its start-up: it is timed, as on the local runner, from the first row.
+    """
+    results = []
+    for name, partitions, stream_args in RUNNERS:
+        rate, memory, _ = measure_backlog(backlog, False, partitions, stream_args)
+        print(f"{name}, {partitions} partition(s): {rate:.0f} events/s; {memory}", flush=True)
+        results.append((name, partitions, rate, memory))
+    print(f"\nbacklog of {backlog} events, both sinks, the whole process tree's memory:")
+    for name, partitions, rate, memory in results:
+        print(f"  {name:<46} {partitions} partition(s) {rate:>8.0f} events/s   {memory}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backlog", type=int, default=100_000, help="events in the backlog")
@@ -522,7 +568,15 @@ def main() -> None:
     parser.add_argument("--fresh-rates", default="", help="more rates for freshness, e.g. 5000")
     parser.add_argument("--skip-freshness", action="store_true")
     parser.add_argument("--skip-backlog", action="store_true")
+    parser.add_argument(
+        "--runners",
+        action="store_true",
+        help="only the backlog, on the local runner and on Flink's embedded cluster, with 1 and 2 partitions",
+    )
     args = parser.parse_args()
+    if args.runners:
+        compare_runners(args.backlog)
+        return
     backlog = None if args.skip_backlog else measure_backlog(args.backlog, not args.skip_baseline)
 
     fresh: list[tuple[int, Freshness]] = []

@@ -9,7 +9,8 @@
 #           migrates the database and keeps its partitions ahead, collects the
 #           static files, serves the API with gunicorn on 127.0.0.1:$API_PORT
 #           (default 8000), and starts the Beam job (manage.py run_stream --supervise: restarted with
-#           backoff whenever it exits on a failure) in the background. Returns
+#           backoff whenever it exits on a failure; on Flink's embedded cluster with STREAM_RUNNER=flink)
+#           in the background. Topics from HOLDED_TOPICS_FILE (default topics/main-topics). Returns
 #           once the API and the stream both report ready, or fails naming
 #           which is not, and why.
 #   down    stops the stream (SIGTERM: it finishes what it read) and the API,
@@ -85,6 +86,10 @@ stream_up() {
         return 0
     fi
     mkdir -p "$STREAM_DIR"
+    if [[ "${STREAM_RUNNER:-direct}" == flink ]]; then
+        # Built before the job starts (about 3 minutes the first time), so readiness waits for Flink alone.
+        bash scripts/flink-job-server.sh jar >/dev/null
+    fi
     # The job writes with its own role and is not given the owner's password.
     POSTGRES_USER="$STREAM_POSTGRES_USER" POSTGRES_PASSWORD="$STREAM_POSTGRES_PASSWORD" \
         setsid nohup "$ROOT/.venv/bin/python" "$ROOT/manage.py" run_stream --supervise \
@@ -117,7 +122,7 @@ case "${1:-}" in
     up)
         ensure_python_env
         bash scripts/services.sh up
-        bash scripts/create-topics.sh
+        bash scripts/create-topics.sh "${HOLDED_TOPICS_FILE:-topics/main-topics}"
         py python manage.py register_schemas
         py python manage.py migrate --noinput
         py python manage.py collectstatic --noinput --verbosity 0

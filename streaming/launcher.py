@@ -26,7 +26,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import monitoring_infos
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
 from streaming import health, lifecycle, workers
@@ -160,6 +160,14 @@ def run(
     flink: FlinkSetup | None = None,
 ) -> str:
     """Run until stopped; the final state of the pipeline (DONE after a clean stop)."""
+    requested = PipelineOptions(beam_args)
+    local = flink is None and requested.view_as(StandardOptions).runner in LOCAL_RUNNERS
+    if local and (requested.view_as(DirectOptions).direct_num_workers or 1) != 1:
+        # Measured: with several workers, Beam's local runner runs one bundle of an unbounded read and ends.
+        raise ValueError(
+            "the local runner reads with one worker; for several, run on Flink "
+            "(--runner flink: an embedded cluster, one worker process a partition)"
+        )
     if flink is not None and flink.workers == "process" and max_records is not None:
         # Each worker process counts its own records: no one process can keep a total.
         raise ValueError("a record limit needs the workers in this process (the local runner, or Flink's loopback)")

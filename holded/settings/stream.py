@@ -19,6 +19,8 @@ STREAM_OBJECT_MAX_RECORDS = env.integer("STREAM_OBJECT_MAX_RECORDS", 10_000)
 STREAM_OBJECT_WINDOW_SECONDS = env.integer("STREAM_OBJECT_WINDOW_SECONDS", 1)
 # Write the lake's objects gzipped (.jsonl.gz).
 STREAM_LAKE_GZIP = env.boolean("STREAM_LAKE_GZIP", False)
+# The runner run_stream uses unless told: direct (Beam's local runner) or flink.
+STREAM_RUNNER = env.string("STREAM_RUNNER", "direct")
 # On Flink (run_stream --runner flink, streaming/flink.py): the cluster (host:port of its
 # REST endpoint, or [local] for an embedded one), the checkpoint interval (offsets are
 # committed after each checkpoint), where the SDK workers run (process or loopback), the

@@ -116,3 +116,17 @@ def test_the_project_topics_file_declares_the_kits_topics() -> None:
         "events.raw,1,1,message.timestamp.type=LogAppendTime,max.message.bytes=2097152",
         "events.dead.letter,1,1,message.timestamp.type=LogAppendTime,max.message.bytes=2097152",
     ]
+
+
+def test_the_partitioned_topics_file_differs_only_in_the_partitions_of_events_raw() -> None:
+    topics = Path(__file__).resolve().parents[2] / "topics"
+
+    def declared(name: str) -> list[list[str]]:
+        lines = (topics / name).read_text().splitlines()
+        return [line.split(",") for line in lines if line.strip() and not line.startswith("#")]
+
+    main, partitioned = declared("main-topics"), declared("partitioned-topics")
+    assert [line[0] for line in partitioned] == [line[0] for line in main]
+    assert partitioned[0][1] == "4"
+    assert [line[:1] + line[2:] for line in partitioned] == [line[:1] + line[2:] for line in main]
+    assert partitioned[1] == main[1]

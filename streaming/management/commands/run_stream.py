@@ -19,6 +19,8 @@ from streaming.objects import ObjectRule
 from streaming.supervisor import describe, supervise
 from streaming.transforms.read_kafka import partition_count
 
+RUNNERS = ("direct", "flink")
+
 
 class Command(BaseCommand):
     help = (
@@ -48,9 +50,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--runner",
-            choices=("direct", "flink"),
-            default="direct",
-            help="direct: Beam's local runner, in this process (default); flink: Apache Flink (streaming/flink.py)",
+            choices=RUNNERS,
+            help="direct: Beam's local runner, in this process; flink: Apache Flink (streaming/flink.py); "
+            f"default {settings.STREAM_RUNNER}",
         )
         parser.add_argument(
             "--flink-master",
@@ -80,7 +82,10 @@ class Command(BaseCommand):
             if code != 0:
                 raise CommandError(f"the stream ended with {describe(code)}")
             return
-        flink = options["runner"] == "flink"
+        runner = options["runner"] or settings.STREAM_RUNNER
+        if runner not in RUNNERS:
+            raise CommandError(f"STREAM_RUNNER must be one of {', '.join(RUNNERS)}, not {runner!r}")
+        flink = runner == "flink"
         kafka = None
         if options["bootstrap_servers"]:
             kafka = replace(kafka_config(), bootstrap_servers=options["bootstrap_servers"])
