@@ -5,7 +5,8 @@
 # posts an event and finds its row in PostgreSQL, then the API and the stream
 # stop (skipped when an API already runs on $API_PORT). Then it installs the
 # Python environment, starts the native services (unless they are already
-# up), runs ruff, mypy and pytest, and stops the services it started. Exits
+# up), builds Flink's job server (scripts/flink-job-server.sh), runs ruff,
+# mypy and pytest, and stops the services it started. Exits
 # non-zero on any failure, including pytest's "no tests collected".
 #
 # usage: scripts/test.sh [PYTEST ARGS...]
@@ -58,6 +59,12 @@ fi
 
 bash scripts/services.sh up  # a no-op for the services already up
 
+# Flink's job server for tests/streaming/test_flink.py, resolved from Maven Central (about 3 minutes the
+# first time) while the steps below run; after the services' own jars, so two Mavens never share ~/.m2.
+job_server_log="$(mktemp)"
+bash scripts/flink-job-server.sh jar >"$job_server_log" 2>&1 &
+job_server_build=$!
+
 bash scripts/create-topics.sh
 py python manage.py register_schemas
 
@@ -66,6 +73,12 @@ py ruff check .
 py ruff format --check .
 log "mypy"
 py mypy .
+
+if ! wait "$job_server_build"; then
+    cat "$job_server_log" >&2
+    die "could not build Flink's job server (scripts/flink-job-server.sh jar)"
+fi
+rm -f "$job_server_log"
 
 log "pytest"
 status=0

@@ -130,7 +130,12 @@ def test_the_app_environment_matches_the_services(compose: dict[str, Any]) -> No
 
 def test_the_topics_are_created_by_the_project_script(compose: dict[str, Any]) -> None:
     topics_init = compose["services"]["topics-init"]
-    assert topics_init["entrypoint"] == ["bash", "/project/scripts/create-topics.sh"]
+    # The kit's topics file unless HOLDED_TOPICS_FILE names another of ./topics.
+    assert topics_init["entrypoint"] == [
+        "bash",
+        "/project/scripts/create-topics.sh",
+        "/project/${HOLDED_TOPICS_FILE:-topics/main-topics}",
+    ]
     assert "./topics:/project/topics:ro" in topics_init["volumes"]
     assert (
         topics_init["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
