@@ -25,7 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from collector.api import EXAMPLE_EVENT
 from tests.support.browser import chromium, gunicorn, screenshot
 from tests.support.lanes import StreamLane, free_port
-from tests.support.stream import ready, rows_for, start_stream, wait_for
+from tests.support.stream import committed_offset, ready, rows_for, start_stream, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -135,7 +135,7 @@ def test_the_browsable_api_is_styled_and_its_form_posts_a_package(
 
 
 def test_the_status_page_shows_the_counts_the_stream_and_the_newest_dead_letter(
-    api: str, browser: webdriver.Chrome, tmp_path: Path
+    api: str, browser: webdriver.Chrome, tmp_path: Path, stream_lane: StreamLane
 ) -> None:
     invalid = fresh_event()
     invalid["data"]["amount"] = "lots"
@@ -143,6 +143,8 @@ def test_the_status_page_shows_the_counts_the_stream_and_the_newest_dead_letter(
     accepted = [item["correlationId"] for item in answer["events"] if item["status"] == "accepted"]
     (rejected,) = [item for item in answer["events"] if item["status"] == "rejected"]
     wait_for(lambda: len(rows_for(accepted)) == 2, 60, "the stream wrote both rows")
+    # The commit follows the rows: after the lake's object (the lag the page shows is the commit's).
+    wait_for(lambda: committed_offset(stream_lane) == 2, 60, "the stream committed both records")
 
     browser.get(f"{api}/status")
 
@@ -155,7 +157,8 @@ def test_the_status_page_shows_the_counts_the_stream_and_the_newest_dead_letter(
     lines = browser.find_elements(By.CSS_SELECTOR, "#counts svg polyline")
     assert [line.get_attribute("data-series") for line in lines] == ["accepted", "rejected", "enriched", "dead letters"]
     counts = {
-        row.find_elements(By.TAG_NAME, "td")[0].text: int(row.find_elements(By.TAG_NAME, "td")[1].text)
+        # Counts are written with thousands separators (6,488).
+        row.find_elements(By.TAG_NAME, "td")[0].text: int(row.find_elements(By.TAG_NAME, "td")[1].text.replace(",", ""))
         for row in browser.find_elements(By.CSS_SELECTOR, "#counts .legend tbody tr")
     }
     assert (counts["accepted"], counts["rejected"], counts["dead letters"]) == (2, 1, 1)  # this test's topics

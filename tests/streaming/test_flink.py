@@ -9,7 +9,9 @@ producer appends events to both partitions of the lane's events topic:
 2. the launcher is killed with SIGKILL: its job server and workers go with
    it (none is left reading), and a new run starts from the committed
    offsets;
-3. that run drains the topic and stops by itself when idle (exit 0).
+3. that run drains the topic and is stopped with SIGTERM: the stop reaches
+   the workers through the launcher's stop file, each reader commits its
+   last objects, and the run ends DONE (exit 0).
 
 Then every record is a line of exactly one lake object of its partition,
 with no two objects overlapping, PostgreSQL holds each once, the committed
@@ -154,10 +156,15 @@ def test_flink_runs_the_pipeline_over_two_partitions_through_crashes_with_exact_
         if stream is not None and stream.poll() is None:
             stream.kill()
 
-    # 3. A new run resumes from the committed offsets, drains the topic and stops when idle.
-    last = start_stream(stream_lane, *options, "--idle-timeout", "10", env=environment)
-    output, _ = last.communicate(timeout=600)
+    # 3. A new run resumes from the committed offsets, drains the topic, and stops cleanly on SIGTERM.
+    ends = [len(read_all(stream_lane.events_topic, partition)) for partition in range(PARTITIONS)]
+    last = start_stream(stream_lane, *options, env={**environment, "LOG_LEVEL": "INFO"})
+    wait_for(lambda: committed(stream_lane) == ends or last.poll() is not None, 300, f"commits at {ends}")
+    assert last.poll() is None, last.communicate()[0][-5000:]
+    last.send_signal(signal.SIGTERM)
+    output, _ = last.communicate(timeout=180)
     assert last.returncode == 0, output[-5000:]
+    assert "stream finished: DONE (signal SIGTERM)" in output
 
     assert sum(at_kill) < load.sent
     assert assert_each_record_once_in_lake(stream_lane.events_topic, PARTITIONS) == load.sent
@@ -165,7 +172,6 @@ def test_flink_runs_the_pipeline_over_two_partitions_through_crashes_with_exact_
         (record.key() or b"").decode() for p in range(PARTITIONS) for record in read_all(stream_lane.events_topic, p)
     ]
     assert len(rows_for(ids)) == load.sent  # once each in PostgreSQL
-    ends = [len(read_all(stream_lane.events_topic, partition)) for partition in range(PARTITIONS)]
     assert committed(stream_lane) == ends
     report = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "reconcile", "--since", since.isoformat()],
