@@ -187,7 +187,7 @@ def run(
         _install_stop_handlers()
         if flink is not None:
             logging.getLogger("apache_beam.options.pipeline_options").addFilter(QuietFlinkOptions())
-            job_server = JobServer(job_server_jar(flink.job_server_jar), flink.master)
+            job_server = JobServer(job_server_jar(flink.job_server_jar), flink.master, flink.job_server_heap)
             beam_args = [*pipeline_args(flink, job_server.endpoint, run_directory or RunDirectory()), *beam_args]
         options = PipelineOptions(beam_args, streaming=True, save_main_session=False)
         runner_name = options.view_as(StandardOptions).runner

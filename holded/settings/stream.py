@@ -30,6 +30,8 @@ STREAM_FLINK_MASTER = env.string("STREAM_FLINK_MASTER", "[local]")
 STREAM_FLINK_CHECKPOINT_MS = env.integer("STREAM_FLINK_CHECKPOINT_MS", 1000)
 STREAM_FLINK_WORKERS = env.string("STREAM_FLINK_WORKERS", "process")
 STREAM_FLINK_JOB_SERVER_JAR = env.string("STREAM_FLINK_JOB_SERVER_JAR", "")
+# The job server's JVM heap (-Xmx): on [local] it holds Flink's whole cluster and the job's state.
+STREAM_FLINK_JOB_SERVER_HEAP = env.string("STREAM_FLINK_JOB_SERVER_HEAP", "1g")
 STREAM_FLINK_RECORDS_PER_POLL = env.integer("STREAM_FLINK_RECORDS_PER_POLL", 10_000)
 # Where the job serves its Prometheus metrics (host:port); empty for nowhere.
 STREAM_METRICS_ADDRESS = env.string("STREAM_METRICS_ADDRESS", "127.0.0.1:9464")

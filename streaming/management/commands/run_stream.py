@@ -130,6 +130,7 @@ class Command(BaseCommand):
             checkpoint_ms=settings.STREAM_FLINK_CHECKPOINT_MS,
             workers=workers,
             job_server_jar=settings.STREAM_FLINK_JOB_SERVER_JAR,
+            job_server_heap=settings.STREAM_FLINK_JOB_SERVER_HEAP,
             log_level=settings.LOG_LEVEL,
             logging=settings.LOGGING,
         )
