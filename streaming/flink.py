@@ -10,13 +10,15 @@ What Flink is told, and why (docs/flink.md has the measurements):
 
 - **Checkpoints every STREAM_FLINK_CHECKPOINT_MS, and bundles finished
   before each one** (`--finish_bundle_before_checkpointing`). Offsets are
-  committed in bundle finalizers; Flink calls them only after a completed
-  checkpoint, and without that flag a checkpoint never completes while the
-  source's bundle is open.
-- **The Impulse source ends a second after it has started the partitions'
-  readers** (`--shutdown_sources_after_idle_ms`): otherwise it runs forever
-  and a job whose readers have all stopped never reaches DONE. Flink 1.19
-  keeps checkpointing after a task has finished.
+  committed in bundle finalizers, which Flink calls only after a completed
+  checkpoint; with checkpoints alone, a splittable source like ours stalled
+  on this kind of machine (its process() was never called).
+- **Idle sources are not shut down.** Beam's Impulse source then never
+  ends, so a job whose readers have all stopped does not reach DONE by
+  itself: the launcher ends it (streaming/launcher.py). Shutting the
+  Impulse down instead (`--shutdown_sources_after_idle_ms`) stopped the
+  checkpoints from completing (measured: none in 43 s), and with them the
+  commits.
 - **Parallelism**: one task slot a partition of the events topic, unless set.
 - **Workers**: Python runs in SDK workers. `process` (the default) starts
   them as processes of their own (scripts/sdk-worker), one a slot, as a
@@ -49,8 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 JOB_SERVER_SCRIPT = ROOT / "scripts" / "flink-job-server.sh"
 SDK_WORKER = ROOT / "scripts" / "sdk-worker"
 WORKER_MODES = ("process", "loopback")
-# How long a submitted job's Impulse waits before it ends (see the module's docstring).
-IMPULSE_IDLE_MS = 1000
 JOB_SERVER_START_SECONDS = 120.0
 
 
@@ -169,7 +169,7 @@ class JobServer:
 
 JAVA_LOG_LEVELS = {"WARNING": "WARN", "CRITICAL": "ERROR"}
 # Flink's options, which the job server describes to Beam's runner: unknown before it is asked.
-FLINK_OPTIONS = ("checkpointing_interval", "finish_bundle_before_checkpointing", "shutdown_sources_after_idle_ms")
+FLINK_OPTIONS = ("checkpointing_interval", "finish_bundle_before_checkpointing")
 
 
 class QuietFlinkOptions(logging.Filter):
