@@ -33,7 +33,7 @@ from streaming import health, lifecycle, workers
 from streaming.config import StreamConfig
 from streaming.flink import FlinkSetup, JobServer, QuietFlinkOptions, job_server_jar, pipeline_args
 from streaming.pipeline import build
-from streaming.transforms.read_kafka import partition_count
+from streaming.transforms.read_kafka import partitions_of
 from streaming.workers import RunDirectory
 
 logger = logging.getLogger(__name__)
@@ -100,25 +100,22 @@ def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: Strea
     is cancelled too, and reported CANCELLED: what they had not committed is
     read again at the next start.
     """
-    partitions = {
-        (topic, partition)
-        for topic in (config.events_topic, config.dead_letter_topic)
-        for partition in range(partition_count(config, topic))
-    }
+    partitions = set(partitions_of(config, (config.events_topic, config.dead_letter_topic)))
     ended = threading.Event()
     readers_done = threading.Event()
 
     def end_when_readers_stop() -> None:
         stop_seen: float | None = None
         while not ended.wait(0.5):
-            if partitions <= workers.finished(run):
+            done = workers.finished(run)
+            if partitions <= done:
                 readers_done.set()
                 logger.info("every partition's reader has stopped and committed: ending the Flink job")
                 break
             if lifecycle.stop_requested():
                 stop_seen = stop_seen or time.monotonic()
                 if time.monotonic() - stop_seen > FLINK_STOP_GRACE_SECONDS:
-                    left = sorted(partitions - workers.finished(run))
+                    left = sorted(partitions - done)
                     logger.error(
                         "readers still running %.0fs after the stop: %s; ending the Flink job",
                         FLINK_STOP_GRACE_SECONDS,
@@ -168,10 +165,12 @@ def run(
             "the local runner reads with one worker; for several, run on Flink "
             "(--runner flink: an embedded cluster, one worker process a partition)"
         )
-    if flink is not None and flink.workers == "process" and max_records is not None:
+    separate_workers = flink is not None and flink.workers == "process"
+    if separate_workers and max_records is not None:
         # Each worker process counts its own records: no one process can keep a total.
         raise ValueError("a record limit needs the workers in this process (the local runner, or Flink's loopback)")
-    run_directory = RunDirectory.create(idle_seconds) if flink is not None and flink.workers == "process" else None
+    run_directory = RunDirectory.create(idle_seconds) if separate_workers else None
+    shared = run_directory or RunDirectory()  # an empty one: the workers are this process
     lifecycle.configure(
         max_records=max_records,
         idle_seconds=idle_seconds,
@@ -188,7 +187,7 @@ def run(
         if flink is not None:
             logging.getLogger("apache_beam.options.pipeline_options").addFilter(QuietFlinkOptions())
             job_server = JobServer(job_server_jar(flink.job_server_jar), flink.master, flink.job_server_heap)
-            beam_args = [*pipeline_args(flink, job_server.endpoint, run_directory or RunDirectory()), *beam_args]
+            beam_args = [*pipeline_args(flink, job_server.endpoint, shared), *beam_args]
         options = PipelineOptions(beam_args, streaming=True, save_main_session=False)
         runner_name = options.view_as(StandardOptions).runner
         runner: Any = LocalDirectRunner() if runner_name in LOCAL_RUNNERS else None
@@ -207,7 +206,7 @@ def run(
         if job_server is None:
             state = str(result.wait_until_finish())
         else:
-            state = _wait_for_flink(result, job_server, config, run_directory or RunDirectory())
+            state = _wait_for_flink(result, job_server, config, shared)
         logger.info("stream finished: %s (%s)", state, lifecycle.stop_reason() or "source ended")
         return state
     finally:

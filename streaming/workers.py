@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -126,12 +127,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def reports(run: RunDirectory) -> dict[int, dict[str, object]]:
-    """The last report of each worker still running."""
-    found: dict[int, dict[str, object]] = {}
-    for path in run.status_dir.glob("[0-9]*"):
-        if path.suffix or not _alive(int(path.name)):
-            continue
+def _all_reports(run: RunDirectory) -> dict[int, dict[str, Any]]:
+    """The last report of each worker that has reported, running or not."""
+    found: dict[int, dict[str, Any]] = {}
+    for path in run.status_dir.glob("[0-9]*") if run.path else ():
+        if path.suffix:
+            continue  # a report being written
         try:
             found[int(path.name)] = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -139,16 +140,17 @@ def reports(run: RunDirectory) -> dict[int, dict[str, object]]:
     return found
 
 
+def reports(run: RunDirectory) -> dict[int, dict[str, Any]]:
+    """The last report of each worker still running."""
+    return {pid: report for pid, report in _all_reports(run).items() if _alive(pid)}
+
+
 def finished(run: RunDirectory) -> set[tuple[str, int]]:
-    """The partitions whose reader has stopped, in whichever worker, this process's included."""
+    """The partitions whose reader has stopped, in whichever worker (one that has exited too), this process's
+    included."""
     done = lifecycle.finished()
-    for path in run.status_dir.glob("[0-9]*") if run.path else ():
-        if path.suffix:
-            continue
-        try:
-            done.update((str(topic), int(partition)) for topic, partition in json.loads(path.read_text())["finished"])
-        except (OSError, ValueError, KeyError):
-            continue
+    for report in _all_reports(run).values():
+        done.update((str(topic), int(partition)) for topic, partition in report.get("finished", ()))
     return done
 
 
@@ -160,10 +162,10 @@ def readiness(run: RunDirectory) -> tuple[bool, dict[str, str]]:
         return False, {"workers": "no worker has started yet"}
     checks: dict[str, str] = {}
     for pid, report in sorted(workers.items()):
-        age = now - float(report["reported_at"])  # type: ignore[arg-type]
+        age = now - float(report["reported_at"])
         if age > STALE_AFTER_SECONDS:
             checks[f"worker {pid}"] = f"last reported {age:.0f}s ago"
-        for name, problem in dict(report["checks"]).items():  # type: ignore[call-overload]
+        for name, problem in dict(report["checks"]).items():
             checks[f"worker {pid}: {name}"] = problem
     return not checks, checks
 
@@ -179,7 +181,7 @@ class _WorkersFreshness(Collector):
 
         values: dict[str, float] = {str(q): float("nan") for q in FRESHNESS_QUANTILES}
         for report in reports(self._run).values():
-            for quantile, value in dict(report["freshness"]).items():  # type: ignore[call-overload]
+            for quantile, value in dict(report["freshness"]).items():
                 if value == value and not values[quantile] >= value:  # NaN compares false both ways
                     values[quantile] = value
         yield freshness_family(values.items())

@@ -65,43 +65,33 @@ def consumer_config(config: StreamConfig) -> dict[str, Any]:
 Partition = tuple[str, int, StreamConfig]
 
 
+def partitions_of(config: StreamConfig, names: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Every (topic, partition) of the topics named, in order, asked of Kafka with one consumer."""
+    consumer = Consumer(consumer_config(config))
+    found: list[tuple[str, int]] = []
+    try:
+        for name in names:
+            topic = config.retry.run(
+                lambda name=name: consumer.list_topics(name, timeout=10).topics[name],  # type: ignore[misc]
+                what=f"listing the partitions of {name}",
+                service="kafka",
+                transient=(KafkaException,),
+            )
+            if topic.error is not None:
+                raise RuntimeError(f"topic {name}: {topic.error}")
+            found += [(name, partition) for partition in sorted(topic.partitions)]
+    finally:
+        consumer.close()
+    return found
+
+
 class _ListPartitions(beam.DoFn):
     def __init__(self, config: StreamConfig) -> None:
         self._config = config
 
     def process(self, _impulse: bytes) -> Iterator[Partition]:
-        consumer = Consumer(consumer_config(self._config))
-        try:
-            for name in (self._config.events_topic, self._config.dead_letter_topic):
-                topic = self._config.retry.run(
-                    lambda name=name: consumer.list_topics(name, timeout=10).topics[name],  # type: ignore[misc]
-                    what=f"listing the partitions of {name}",
-                    service="kafka",
-                    transient=(KafkaException,),
-                )
-                if topic.error is not None:
-                    raise RuntimeError(f"topic {name}: {topic.error}")
-                for partition in sorted(topic.partitions):
-                    yield name, partition, self._config
-        finally:
-            consumer.close()
-
-
-def partition_count(config: StreamConfig, name: str) -> int:
-    """How many partitions a topic has."""
-    consumer = Consumer(consumer_config(config))
-    try:
-        topic = config.retry.run(
-            lambda: consumer.list_topics(name, timeout=10).topics[name],
-            what=f"listing the partitions of {name}",
-            service="kafka",
-            transient=(KafkaException,),
-        )
-        if topic.error is not None:
-            raise RuntimeError(f"topic {name}: {topic.error}")
-        return len(topic.partitions)
-    finally:
-        consumer.close()
+        for name, partition in partitions_of(self._config, (self._config.events_topic, self._config.dead_letter_topic)):
+            yield name, partition, self._config
 
 
 class _CommittedOffsets(RestrictionProvider):

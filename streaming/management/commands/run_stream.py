@@ -17,7 +17,7 @@ from streaming.flink import WORKER_MODES, FlinkError, FlinkSetup
 from streaming.launcher import run
 from streaming.objects import ObjectRule
 from streaming.supervisor import describe, supervise
-from streaming.transforms.read_kafka import partition_count
+from streaming.transforms.read_kafka import partitions_of
 
 RUNNERS = ("direct", "flink")
 
@@ -121,7 +121,7 @@ class Command(BaseCommand):
         workers = options["workers"] or settings.STREAM_FLINK_WORKERS
         if workers not in WORKER_MODES:
             raise CommandError(f"STREAM_FLINK_WORKERS must be one of {', '.join(WORKER_MODES)}, not {workers!r}")
-        parallelism = options["parallelism"] or partition_count(config, config.events_topic)
+        parallelism = options["parallelism"] or len(partitions_of(config, (config.events_topic,)))
         if parallelism < 1:
             raise CommandError(f"--parallelism must be at least 1, not {parallelism}")
         return FlinkSetup(
