@@ -40,6 +40,7 @@ from tests.support.load import Load
 from tests.support.stream import (
     StreamJob,
     assert_each_record_once_in_lake,
+    children,
     committed_offset,
     health,
     rows_for,
@@ -64,22 +65,15 @@ def flink_job_server() -> str:
 
 
 def descendants(pid: int) -> list[tuple[int, str]]:
-    """Every process below `pid`, with its command line (the children of each of its threads: the JVM starts
-    the workers from threads of its own)."""
+    """Every process below `pid`, with its command line."""
     found = []
-    children = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children += (task / "children").read_text().split()
-        except FileNotFoundError:
-            continue
-    for child in children:
+    for child in children(pid):
         try:
             command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except FileNotFoundError:
             continue
-        found.append((int(child), command))
-        found += descendants(int(child))
+        found.append((child, command))
+        found += descendants(child)
     return found
 
 

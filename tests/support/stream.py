@@ -179,8 +179,12 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str) -> T:
 
 
 def children(pid: int) -> list[int]:
-    """The pids of a process's children (a supervisor's job)."""
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
+    """The pids of a process's children (a supervisor's job), whichever of its threads started them (a JVM
+    starts processes from threads of its own, as Flink's task manager does its SDK workers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+    return found
