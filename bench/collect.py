@@ -101,12 +101,12 @@ def free_port() -> int:
 
 
 def serve_api(environment: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    """The API as the README recommends (gunicorn.conf.py) on a spare port, once it answers."""
+    """The API as the README recommends (python -m holded.server) on a spare port, once it answers."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        [sys.executable, "-m", "holded.server"],
         cwd=ROOT,
-        env={**environment, "API_PORT": str(port), "API_ACCESS_LOG": ""},
+        env={**environment, "API_PORT": str(port), "API_ACCESS_LOG": "", "API_BIND": ""},
     )
     for _ in range(100):
         try:

@@ -52,12 +52,28 @@ class SchemaRegistryUnavailable(ServiceUnavailable):
     default_code = "schema_registry_unavailable"
 
 
+def error_body(exc: APIException) -> dict[str, Any]:
+    """{"error": <code>, "detail": <message>} plus what the error adds."""
+    detail: Any = exc.detail if isinstance(exc.detail, (list, dict)) else str(exc.detail)
+    body: dict[str, Any] = {"error": getattr(exc.detail, "code", None) or exc.default_code, "detail": detail}
+    body.update(getattr(exc, "extra", {}))
+    return body
+
+
+def error_headers(exc: APIException) -> list[tuple[str, str]]:
+    """The headers DRF gives an error: the scheme of a 401, the seconds of a Retry-After."""
+    headers = []
+    scheme, wait = getattr(exc, "auth_header", None), getattr(exc, "wait", None)
+    if scheme:
+        headers.append(("WWW-Authenticate", str(scheme)))
+    if wait:
+        headers.append(("Retry-After", str(int(wait))))
+    return headers
+
+
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, APIException):
         return response  # not ours to answer: Django's 500
-    detail = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
-    body: dict[str, Any] = {"error": getattr(exc.detail, "code", None) or exc.default_code, "detail": detail}
-    body.update(getattr(exc, "extra", {}))
-    response.data = body
+    response.data = error_body(exc)
     return response

@@ -9,6 +9,8 @@ samples there and /metrics adds them up. The stream declares its own, apart
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,6 +34,28 @@ COLLECT_ACK_SECONDS = Histogram(
     "From the first record produced to the last acknowledgement of a package.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+# The children of the labels every request uses, resolved once (labels() takes a
+# lock and a lookup). In multiprocess mode each child still writes to the file
+# of the process it runs in: it checks the pid at every change.
+_EVENTS_BY_STATUS = {status: COLLECT_EVENTS.labels(status) for status in ("accepted", "rejected", "unconfirmed")}
+_PACKAGES_BY_STATUS: dict[int, Any] = {}
+
+
+def count_events(counts: Mapping[Any, int]) -> None:
+    """Events of one package by outcome (accepted, rejected, unconfirmed)."""
+    for status, count in counts.items():
+        if count:
+            _EVENTS_BY_STATUS[status].inc(count)
+
+
+def count_package(status: int) -> None:
+    """One answer of POST /collect, by its HTTP status."""
+    child = _PACKAGES_BY_STATUS.get(status)
+    if child is None:
+        child = _PACKAGES_BY_STATUS[status] = COLLECT_PACKAGES.labels(str(status))
+    child.inc()
 
 
 def exposition() -> tuple[bytes, str]:

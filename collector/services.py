@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.conf import settings
 
 from collector import kafka
-from collector.metrics import COLLECT_ACK_SECONDS, COLLECT_EVENTS, COLLECT_REJECTIONS
+from collector.metrics import COLLECT_ACK_SECONDS, COLLECT_REJECTIONS, count_events
 from collector.schema import events_schema, timestamp_window
 from contract import wire
 from contract.dead_letter import DeadLetter, Headers, record_size
@@ -57,13 +57,20 @@ class CollectResult:
     package_id: uuid.UUID
     schema_id: int
     events: list[EventOutcome]
+    counts: dict[Status, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        counts = dict.fromkeys(STATUSES, 0)
+        for outcome in self.events:
+            counts[outcome.status] += 1
+        object.__setattr__(self, "counts", counts)  # frozen: set once, here
 
     @property
     def confirmed(self) -> bool:
-        return all(outcome.status != "unconfirmed" for outcome in self.events)
+        return self.counts["unconfirmed"] == 0
 
     def count(self, status: Status) -> int:
-        return sum(1 for outcome in self.events if outcome.status == status)
+        return self.counts[status]
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Routed:
 
     index: int
     correlation_id: uuid.UUID
+    key: bytes  # the correlationId's text: the record's key and its correlationId header
     topic: str
     value: bytes
     headers: Headers
@@ -128,9 +136,9 @@ def route(
             )
             field = invalid.errors[0].field if isinstance(invalid, InvalidEvent) else "encoding"
             value, headers = letter.record(max_record_bytes)
-            routed.append(Routed(index, correlation_id, dead_letter_topic, value, headers, letter, field))
+            routed.append(Routed(index, correlation_id, key, dead_letter_topic, value, headers, letter, field))
         else:
-            routed.append(Routed(index, correlation_id, events_topic, value, headers))
+            routed.append(Routed(index, correlation_id, key, events_topic, value, headers))
     return routed
 
 
@@ -145,7 +153,7 @@ def produce(routed: list[Routed]) -> kafka.Deliveries:
         refused = kafka.produce(
             producer,
             topic_name=record.topic,
-            key=str(record.correlation_id).encode(),
+            key=record.key,
             value=record.value,
             headers=record.headers,
             on_delivery=deliveries.callback(record.index),
@@ -172,8 +180,7 @@ def answer(
             kafka_error = deliveries.errors.get(record.index, "no acknowledgement in time")
             outcomes.append(EventOutcome(record.index, record.correlation_id, "unconfirmed", record.error, kafka_error))
     result = CollectResult(package_id, schema_id, outcomes)
-    for status in STATUSES:
-        COLLECT_EVENTS.labels(status).inc(result.count(status))
+    count_events(result.counts)
     for record in routed:
         if record.rejected_field is not None:
             COLLECT_REJECTIONS.labels(record.rejected_field).inc()

@@ -1,29 +1,50 @@
-"""429 beyond COLLECT_THROTTLE_RATE requests per client, read at request time."""
+"""429 beyond COLLECT_THROTTLE_RATE requests per client, read at request time.
+
+A client is its API key where it sent one, else the address of the
+connection. X-Forwarded-For is not trusted: anyone can write it, so it would
+let a client pick a fresh identity for every request. Behind a proxy, give
+each client a key. Counts live in Django's cache, per API process (the
+default cache is in memory), over a sliding window as DRF's throttles count.
+"""
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
-from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.exceptions import Throttled
+
+from collector.authentication import ApiClient
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class CollectRateThrottle(SimpleRateThrottle):
-    scope = "collect"
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "100/second" or "6000/minute" (s, m, h, d by their first letter) -> (requests, seconds)."""
+    count, _, period = rate.partition("/")
+    if not count.strip().isdigit() or period[:1] not in PERIODS:
+        raise ImproperlyConfigured(f"COLLECT_THROTTLE_RATE must be like 100/second or 6000/minute, not {rate!r}")
+    return int(count), PERIODS[period[0]]
 
-    def get_rate(self) -> str | None:
-        return settings.COLLECT_THROTTLE_RATE or None
 
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        # The rate is a setting that tests and operators change at run time.
-        self.rate = self.get_rate()
-        if self.rate is None:
-            return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+def client_ident(meta: Mapping[str, Any], client: ApiClient | None) -> str:
+    return f"key-{client.key_index}" if client is not None else f"address-{meta.get('REMOTE_ADDR', '')}"
 
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        # Per API key where there is one (a client behind a shared address), else per address.
-        client = getattr(request.user, "key_index", None)
-        ident = f"key-{client}" if client is not None else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+def check_rate(meta: Mapping[str, Any], client: ApiClient | None) -> None:
+    """Count this request, or raise Throttled with the seconds until the client may post again."""
+    rate = settings.COLLECT_THROTTLE_RATE
+    if not rate:
+        return
+    allowed, window = parse_rate(rate)
+    key = f"throttle-collect-{client_ident(meta, client)}"
+    now = time.time()
+    history = [stamp for stamp in cache.get(key, []) if stamp > now - window]  # newest first
+    if len(history) >= allowed:
+        raise Throttled(wait=max(1, math.ceil(window - (now - history[-1]))))
+    cache.set(key, [now, *history], window)

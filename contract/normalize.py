@@ -15,6 +15,7 @@ Whatever cannot be normalized is left out, for validation to name it.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from contract.validation import FieldError, InvalidEvent, type_name
@@ -36,6 +37,7 @@ STAMP_VALUE_FIELDS = {"timestampStamp": "dispatchedAt", "messageIdStamp": "id"}
 STAMP_HEADER_PREFIX = "X-Message-Stamp-"
 
 
+@lru_cache(maxsize=4096)  # a source uses a few names again and again; a hostile one cannot grow it
 def canonical_name(header: str) -> str | None:
     """The canonical attribute name of a header, or None for one we do not use."""
     if header in CANONICAL_NAMES:

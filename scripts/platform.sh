@@ -7,7 +7,7 @@
 #   up      starts Kafka, the Schema Registry, the S3 store and PostgreSQL
 #           (scripts/services.sh), creates the topics, registers the schemas,
 #           migrates the database and keeps its partitions ahead, collects the
-#           static files, serves the API with gunicorn on 127.0.0.1:$API_PORT
+#           static files, serves the API with granian (python -m holded.server) on 127.0.0.1:$API_PORT
 #           (default 8000), and starts the Beam job (manage.py run_stream --supervise: restarted with
 #           backoff whenever it exits on a failure; on Flink's embedded cluster with STREAM_RUNNER=flink)
 #           in the background. Topics from HOLDED_TOPICS_FILE (default topics/main-topics). Returns
@@ -29,7 +29,7 @@ STREAM_PID="$STREAM_DIR/stream.pid"
 STREAM_URL="http://${STREAM_METRICS_ADDRESS:-127.0.0.1:9464}"
 READY_SECONDS="${HOLDED_READY_SECONDS:-120}"
 # Static files for the admin, the browsable API, Swagger UI and /status:
-# collected at each `up`, served by whitenoise inside gunicorn.
+# collected at each `up`, served by whitenoise inside the API.
 export DJANGO_STATIC_ROOT="${DJANGO_STATIC_ROOT:-$STATE_DIR/static}"
 
 # The pid in FILE, if that process is alive and its command line has PATTERN.
@@ -39,7 +39,7 @@ live_pid() {
     pid="$(cat "$file")"
     kill -0 "$pid" 2>/dev/null && grep -q "$pattern" "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
 }
-api_pid() { live_pid "$API_PID" gunicorn; }
+api_pid() { live_pid "$API_PID" holded.server; }
 stream_pid() { live_pid "$STREAM_PID" run_stream; }
 
 # SIGTERM, then SIGKILL after SECONDS; the pid file goes either way.
@@ -61,13 +61,13 @@ api_up() {
     port_busy "$API_PORT" && die "port $API_PORT (for the API) is in use by another process. Fix: stop it, or set API_PORT=..."
     mkdir -p "$API_DIR"
     export API_PORT
-    # Where the gunicorn workers write their metrics: fresh for each start.
+    # Where the API's workers write their metrics: fresh for each start.
     export PROMETHEUS_MULTIPROC_DIR="$API_DIR/metrics"
     rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     # The venv's programs directly (not `uv run`): no extra process holds the terminal.
     # The API connects with its own least-privilege role (migrate granted it).
     POSTGRES_USER="$API_POSTGRES_USER" POSTGRES_PASSWORD="$API_POSTGRES_PASSWORD" \
-        setsid nohup "$ROOT/.venv/bin/gunicorn" -c gunicorn.conf.py --pid "$API_PID" \
+        API_PID_FILE="$API_PID" setsid nohup "$ROOT/.venv/bin/python" -m holded.server \
         >>"$API_DIR/api.log" 2>&1 </dev/null &
     local deadline=$((SECONDS + 60))
     until curl -sf "$API_URL/health/ready" >/dev/null; do
@@ -135,7 +135,7 @@ case "${1:-}" in
     down | stop)
         # The stream first: on SIGTERM it writes and commits what it read.
         stop_pid stream "$STREAM_PID" run_stream 60
-        stop_pid API "$API_PID" gunicorn 30
+        stop_pid API "$API_PID" holded.server 40
         if [[ "$1" == down ]]; then bash scripts/services.sh down; fi
         ;;
     status)

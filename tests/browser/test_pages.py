@@ -1,4 +1,4 @@
-"""Every page a person opens, in a real browser (headless Chromium), against gunicorn and the real services.
+"""Every page a person opens, in a real browser (headless Chromium), against the API as served and the real services.
 
 Swagger UI sends its example to /collect, the browsable API is styled and
 its form posts a package, and /status shows what just happened: the counts,
@@ -23,7 +23,8 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from collector.api import EXAMPLE_EVENT
-from tests.support.browser import chromium, gunicorn, screenshot
+from tests.support.api import api_server
+from tests.support.browser import chromium, screenshot
 from tests.support.lanes import StreamLane, free_port
 from tests.support.stream import committed_offset, ready, rows_for, start_stream, wait_for
 
@@ -48,15 +49,15 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 @pytest.fixture
 def api(stream_lane: StreamLane, tmp_path: Path) -> Iterator[str]:
-    """gunicorn and the stream job on this test's lane, each as its own process; the API's base URL."""
+    """The API (python -m holded.server) and the stream job on this test's lane, each a process; the API's URL."""
     stream_address = f"127.0.0.1:{free_port()}"
     env = {**stream_lane.environment(), "STREAM_METRICS_ADDRESS": stream_address}
     job = start_stream(stream_lane, "--idle-timeout", "600", env={"STREAM_METRICS_ADDRESS": stream_address})
     try:
         wait_for(lambda: ready(stream_address) or job.poll() is not None, 120, "the stream job is ready")
         assert job.poll() is None, job.communicate()[0]
-        with gunicorn(free_port(), env, tmp_path) as base:
-            yield base
+        with api_server(free_port(), env, tmp_path) as served:
+            yield served.url
     finally:
         job.terminate()
         job.communicate(timeout=60)

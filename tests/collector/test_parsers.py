@@ -1,24 +1,28 @@
-"""The body of POST /collect: gunzip within a limit, and the JSON parser (pure; no service)."""
+"""The body of POST /collect: gunzip within a limit, the media type, and the JSON parser (pure; no service)."""
 
 from __future__ import annotations
 
 import gzip
-import io
+import json
+import math
 from typing import Any
 
 import pytest
 from django.test import RequestFactory
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pytest_django.fixtures import Settings as SettingsWrapper
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
-from collector.errors import PayloadTooLarge, UnsupportedContentEncoding
-from collector.parsers import EventsJSONParser, depth_of, gunzip
+from collector.errors import InvalidPackage, PayloadTooLarge, UnsupportedContentEncoding
+from collector.parsers import _finite_float, _reject_constant, depth_of, gunzip, is_json, parse_json, read_events
 
 
-def parse(body: bytes, **meta: str) -> Any:
-    request = RequestFactory().post("/collect", data=body, content_type="application/json")
+def parse(body: bytes, content_type: str = "application/json", **meta: str) -> Any:
+    request = RequestFactory().post("/collect", data=body, content_type=content_type)
     request.META.update(meta)
-    return EventsJSONParser().parse(io.BytesIO(body), "application/json", {"request": request})
+    return read_events(request)
 
 
 def test_gunzip_gives_back_the_body() -> None:
@@ -79,3 +83,84 @@ def test_deep_nesting_is_refused(depth: int) -> None:
 
 def test_nesting_within_the_limit_is_parsed() -> None:
     assert depth_of(parse(b"[" * 64 + b"]" * 64)) == 64
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "*/*", "application/*"]
+)
+def test_json_media_types_are_read(content_type: str) -> None:
+    assert is_json(content_type)
+    assert parse(b"[1]", content_type=content_type) == [1]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "", "json"])
+def test_other_media_types_are_415(content_type: str) -> None:
+    with pytest.raises(UnsupportedMediaType):
+        parse(b"[1]", content_type=content_type)
+
+
+def test_an_empty_body_is_a_clear_400() -> None:
+    with pytest.raises(InvalidPackage, match="The body is empty"):
+        parse(b"")
+
+
+def test_the_depth_count_can_stop_early() -> None:
+    value: Any = 1
+    for _ in range(1000):
+        value = [value, {"a": 1}]
+    assert depth_of(value) == 1001  # each level: a list, and the dict beside the next level
+    assert depth_of(value, beyond=64) == 65
+
+
+# Any JSON text: values with integers of every size, floats, text beyond ASCII (lone surrogates too).
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=25,
+)
+
+
+def reference(body: bytes) -> Any:
+    """What the standard library alone makes of a body: the value, or the type of the error."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except ValueError:
+        return ParseError
+
+
+def fast(body: bytes) -> Any:
+    try:
+        return parse_json(body, depth_limit=10_000)
+    except ParseError:
+        return ParseError
+
+
+def same(left: Any, right: Any) -> bool:
+    """Equal, and of the same types all the way down (1 is not 1.0, and -0.0 is not 0.0)."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return list(left) == list(right) and all(same(left[k], right[k]) for k in left)
+    if isinstance(left, list):
+        return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, float):
+        return left == right and math.copysign(1, left) == math.copysign(1, right)
+    return bool(left == right)
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(json_values, st.booleans())
+def test_the_fast_parser_reads_any_json_as_the_standard_library_does(value: Any, ascii_only: bool) -> None:
+    body = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    assert same(fast(body), reference(body))
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=60) | st.text(alphabet='[]{}",:0123456789.eE+-truefalsn \\u', max_size=40).map(str.encode))
+def test_the_fast_parser_refuses_what_the_standard_library_refuses(body: bytes) -> None:
+    assert same(fast(body), reference(body))

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from contract.validation import InvalidEvent, TimestampWindow, schema_errors, validate_event
+from contract.validation import InvalidEvent, TimestampWindow, schema_errors, sink_errors, validate_event
 from tests.support.factories import canonical_event
+from tests.support.schema_walker import walker_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "events.raw-value.avsc").read_text())
@@ -176,3 +179,88 @@ def test_a_nul_character_anywhere_is_refused_naming_where() -> None:
 
     assert "attributes.type: must not contain the NUL character" in message
     assert "data.id: must not contain the NUL character" in message
+
+
+def test_a_nul_written_out_as_text_is_not_a_nul() -> None:
+    event = canonical_event()
+    event["data"]["id"] = "\\u0000 is how JSON escapes it"  # a backslash, then u0000: six characters
+
+    validate_event(event, SCHEMA)
+
+
+def test_a_nul_beside_what_orjson_cannot_write_is_still_found() -> None:
+    event = canonical_event()
+    event["data"]["id"] = "a\x00b"
+    event["data"]["big"] = 10**30  # beyond 64 bits: the cheap look gives up, the walk decides
+
+    assert [error.field for error in sink_errors(event)] == ["data.id"]
+
+
+# Values of every JSON type, and of none (bytes), for any field: what a hostile source could send.
+any_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6) | st.binary(max_size=3),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def mangled_events(draw: st.DrawFn) -> Any:
+    """A valid event with some of its fields (at any depth) replaced, deleted or added."""
+    event: Any = canonical_event(amplitudeTrackStamp={"id": 7, "trackedDevice": "ios"})
+    for _ in range(draw(st.integers(0, 4))):
+        parents = [event]
+        while True:
+            container = parents[-1]
+            keys = list(container) if isinstance(container, dict) else []
+            if not keys or draw(st.booleans()):
+                break
+            child = container[draw(st.sampled_from(keys))]
+            if not isinstance(child, dict):
+                break
+            parents.append(child)
+        target = parents[-1]
+        if not isinstance(target, dict):
+            continue
+        action = draw(st.sampled_from(["replace", "delete", "add"]))
+        if action == "add" or not target:
+            target[draw(st.text(max_size=6))] = draw(any_value)
+        elif action == "delete":
+            del target[draw(st.sampled_from(list(target)))]
+        else:
+            target[draw(st.sampled_from(list(target)))] = draw(any_value)
+    if draw(st.integers(0, 20)) == 0:
+        event = draw(any_value)
+    return event
+
+
+@settings(max_examples=500, deadline=None)
+@given(mangled_events())
+def test_the_compiled_checks_name_what_the_schema_walk_named(event: Any) -> None:
+    assert schema_errors(event, SCHEMA, "") == walker_errors(event, SCHEMA, "")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["null", "boolean", "int", "long", "float", "double", "string", "bytes", "uuid"]), any_value)
+def test_every_primitive_is_checked_as_the_walk_checked_it(kind: str, value: Any) -> None:
+    schema = {
+        "type": "record",
+        "name": "R",
+        "fields": [{"name": "f", "type": kind}, {"name": "u", "type": ["null", kind]}],
+    }
+    event = {"f": value, "u": value}
+    assert schema_errors(event, schema, "") == walker_errors(event, schema, "")
+
+
+def test_a_record_may_refer_to_itself() -> None:
+    schema = {
+        "type": "record",
+        "name": "Node",
+        "fields": [{"name": "value", "type": "long"}, {"name": "next", "type": ["null", "Node"], "default": None}],
+    }
+    chain = {"value": 1, "next": {"value": 2, "next": {"value": "three"}}}
+
+    assert [str(e) for e in schema_errors(chain, schema, "")] == [
+        "next.next.value: must be an integer, got a string 'three'"
+    ]
+    assert schema_errors(chain, schema, "") == walker_errors(chain, schema, "")
