@@ -1,16 +1,19 @@
-"""Benchmark of POST /collect, against the raw ceiling of producing without HTTP.
+"""Benchmark of POST /collect, against the raw ceiling of producing without HTTP, and against the peer.
 
-    uv run python bench/collect.py [--duration 10] [--connections 8,32,128] [--sizes 1,10,100,mix]
+    uv run python bench/collect.py [--duration 10] [--connections 8,32,128] [--sizes 1,10,100,mix] [--no-peer]
 
 Needs the services (scripts/services.sh up) and wrk (apt-get install wrk).
-It serves the API exactly as the README recommends (gunicorn with
-gunicorn.conf.py) on a spare loopback port, on topics and a subject of its own
+It serves the API exactly as the README recommends (python -m holded.server,
+granian) on a spare loopback port, on topics and a subject of its own
 (deleted afterwards), and drives it with wrk for each number of connections
 and each package size. `mix` is the kit's source: each request a package of
 1 to 10 events, drawn at random (wrk picks one of 100 prepared bodies). In
 the same run it measures the ceiling: confluent-kafka producing the same
 Avro-encoded events, acks=all and idempotent, with no HTTP and no validation.
-It prints requests/s, events/s, p50/p99 latency, and the ratio to the ceiling.
+When the Benthos peer is built ($PEER_HOME/bin/benthos, by ../shared/peer/build.sh)
+its collector (../shared/peer/collector.yaml) takes the same loads on topics of
+its own, each point right after ours. It prints requests/s, events/s, p50/p99
+latency, the ratio to the ceiling, and the peer's figures beside ours.
 """
 
 from __future__ import annotations
@@ -217,55 +220,143 @@ def lane_environment(events_topic: str, dead_letter_topic: str) -> dict[str, str
     }
 
 
+PEER_DIR = ROOT.parent / "shared" / "peer"
+PEER_HOME = Path(os.environ.get("PEER_HOME", str(Path.home() / ".cache" / "holded-peer")))
+PEER_BENTHOS = Path(os.environ.get("PEER_BENTHOS", str(PEER_HOME / "bin" / "benthos")))
+
+
+def peer_present() -> bool:
+    """The Benthos peer's binary is built (../shared/peer/build.sh) and its collector config is beside us."""
+    return PEER_BENTHOS.exists() and (PEER_DIR / "collector.yaml").exists()
+
+
+def serve_peer(events_topic: str, dead_letter_topic: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The peer's collector (collector.yaml) on topics of its own, with this project's settings, once ready."""
+    port, http_port = free_port(), free_port()
+    environment = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.KAFKA_BOOTSTRAP_SERVERS,
+        "KAFKA_COMPRESSION_TYPE": settings.KAFKA_COMPRESSION_TYPE,
+        "KAFKA_TOPIC_EVENTS": events_topic,
+        "KAFKA_TOPIC_DEAD_LETTER": dead_letter_topic,
+        "SCHEMA_REGISTRY_URL": settings.SCHEMA_REGISTRY_URL,
+        "S3_ENDPOINT_URL": settings.S3_ENDPOINT_URL,
+        "S3_BUCKET": settings.S3_BUCKET,
+        "S3_REGION": settings.S3_REGION,
+        "S3_ACCESS_KEY_ID": settings.S3_ACCESS_KEY_ID,
+        "S3_SECRET_ACCESS_KEY": settings.S3_SECRET_ACCESS_KEY,
+        "COLLECT_MAX_EVENTS": str(settings.COLLECT_MAX_EVENTS),
+        "COLLECT_MAX_BODY_BYTES": str(settings.COLLECT_MAX_BODY_BYTES),
+        "PEER_DELIVERY_TIMEOUT": f"{settings.KAFKA_DELIVERY_TIMEOUT_SECONDS}s",
+        "PEER_LOG_LEVEL": "WARN",
+        "PEER_COLLECTOR_ADDRESS": f"127.0.0.1:{port}",
+        "PEER_COLLECTOR_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
+    }
+    with log.open("ab") as output:
+        peer = subprocess.Popen(
+            [str(PEER_BENTHOS), "-c", str(PEER_DIR / "collector.yaml")],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    for _ in range(300):
+        if peer.poll() is not None:
+            raise RuntimeError(f"the peer exited with {peer.returncode} (log: {log})")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{http_port}/ready", timeout=1)
+            return peer, port
+        except OSError:
+            time.sleep(0.2)
+    peer.kill()
+    raise RuntimeError(f"the peer was not ready after 60 s (log: {log})")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+Point = tuple[int, str, float, dict[str, float], dict[str, float] | None]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10, help="seconds of load per package size")
-    # 8 is as many as the server handles at once (workers x threads); 32 and 128 show how the rest queue.
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per point and side")
+    # 8 is as many requests as the server takes at once on 2 cores; 32 and 128 show how the rest queue.
     parser.add_argument("--connections", default="8,32,128", help="comma-separated: a sweep")
     parser.add_argument("--sizes", default="1,10,100,mix", help="events per package; mix: 1 to 10 at random")
     parser.add_argument("--raw-events", type=int, default=300_000, help="events for the raw ceiling")
+    parser.add_argument("--no-peer", action="store_true", help="leave the Benthos peer out even if it is built")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed. Fix: apt-get install wrk")
+    with_peer = peer_present() and not args.no_peer
+    if not with_peer and not args.no_peer:
+        print(f"no Benthos peer at {PEER_BENTHOS}: ours only (build it with ../shared/peer/build.sh)")
 
     connections = [int(c) for c in str(args.connections).split(",")]
     sizes = args.sizes.split(",")
-    results: list[tuple[int, str, float, dict[str, float]]] = []
-    with collect_lane() as (events_topic, dead_letter_topic, raw_topic, schema_id):
+    results: list[Point] = []
+    with (
+        collect_lane() as (events_topic, dead_letter_topic, raw_topic, schema_id),
+        collect_lane() as (peer_events, peer_dead_letters, _, _),
+        tempfile.TemporaryDirectory() as folder,
+    ):
         server, port = serve_api(lane_environment(events_topic, dead_letter_topic))
+        peer = serve_peer(peer_events, peer_dead_letters, Path(folder) / "peer.log") if with_peer else None
         try:
-            url = f"http://127.0.0.1:{port}/collect"
-            with tempfile.TemporaryDirectory() as folder:
-                for size in sizes:
-                    body, script, mean = write_load(Path(folder), size)
-                    for count in connections:
+            urls = {"ours": f"http://127.0.0.1:{port}/collect"}
+            if peer is not None:
+                urls["peer"] = f"http://127.0.0.1:{peer[1]}/collect"
+            for size in sizes:
+                body, script, mean = write_load(Path(folder), size)
+                for count in connections:
+                    measured: dict[str, dict[str, float]] = {}
+                    for side, url in urls.items():  # each point: ours, then the peer, one after the other
                         run_wrk(url, body, script, count, 2)  # warm-up: every worker's producer connected
-                        results.append((count, size, mean, run_wrk(url, body, script, count, args.duration)))
+                        measured[side] = run_wrk(url, body, script, count, args.duration)
+                    results.append((count, size, mean, measured["ours"], measured.get("peer")))
             produced = topic_size(events_topic)
             rejected = topic_size(dead_letter_topic)
             ceiling = raw_ceiling(raw_topic, schema_id, args.raw_events)
         finally:
-            server.terminate()
-            server.wait(30)
+            stop(server)
+            if peer is not None:
+                stop(peer[0])
 
-    workers = os.environ.get("API_WORKERS", os.cpu_count())
-    threads = os.environ.get("API_THREADS", "4")
     print(
-        f"\nPOST /collect: gunicorn gthread, {workers} workers x {threads} threads, "
-        f"{args.duration}s per point, on {os.cpu_count()} cores shared with Kafka and wrk"
+        f"\nPOST /collect: python -m holded.server (granian, {os.environ.get('API_WORKERS') or os.cpu_count()} "
+        f"workers x {os.environ.get('API_THREADS', '8')} threads), {args.duration}s per point and side, "
+        f"on {os.cpu_count()} cores shared with Kafka and wrk"
+        + ("; peer: Benthos v4.27.0, ../shared/peer/collector.yaml" if with_peer else "")
     )
-    header = ("connections", "events/package", "requests/s", "events/s", "p50 ms", "p99 ms", "ratio", "non-2xx")
-    print("{:>11} {:>15} {:>11} {:>10} {:>8} {:>8} {:>7} {:>8}".format(*header))
-    for count, size, mean, result in results:
-        events_per_second = result["requests_per_second"] * mean
-        label = "1-10 (kit)" if size == MIX else size
-        print(
-            f"{count:>11} {label:>15} {result['requests_per_second']:>11.0f} {events_per_second:>10.0f} "
-            f"{result['p50'] * 1000:>8.1f} {result['p99'] * 1000:>8.1f} {events_per_second / ceiling:>7.2f} "
-            f"{int(result['non_2xx']):>8}"
-        )
-    print(f"{'raw producer':>27} {'':>11} {ceiling:>10.0f}   (confluent-kafka, Avro-encoded, acks=all, no HTTP)")
-    print(f"records on the events topic: {produced}; on the dead letter topic: {rejected}")
+    header = ["connections", "events/package", "requests/s", "events/s", "p50 ms", "p99 ms", "of raw", "non-2xx"]
+    if with_peer:
+        header += ["peer ev/s", "peer p50", "peer p99", "ours/peer"]
+    print(" ".join(f"{name:>{max(len(name), 8)}}" for name in header))
+    for count, size, mean, ours, theirs in results:
+        rate = ours["requests_per_second"] * mean
+        row = [
+            count,
+            "1-10 (kit)" if size == MIX else size,
+            f"{ours['requests_per_second']:.0f}",
+            f"{rate:.0f}",
+            f"{ours['p50'] * 1000:.1f}",
+            f"{ours['p99'] * 1000:.1f}",
+            f"{rate / ceiling:.2f}",
+            int(ours["non_2xx"]),
+        ]
+        if theirs is not None:
+            peer_rate = theirs["requests_per_second"] * mean
+            row += [f"{peer_rate:.0f}", f"{theirs['p50'] * 1000:.1f}", f"{theirs['p99'] * 1000:.1f}"]
+            row += [f"{rate / peer_rate:.2f}" if peer_rate else "-"]
+        print(" ".join(f"{value!s:>{max(len(name), 8)}}" for name, value in zip(header, row, strict=True)))
+    print(f"raw producer: {ceiling:.0f} events/s (confluent-kafka, Avro-encoded, acks=all, no HTTP)")
+    print(f"ours: records on the events topic: {produced}; on the dead letter topic: {rejected}")
 
 
 def write_load(folder: Path, size: str) -> tuple[Path, Path, float]:

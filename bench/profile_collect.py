@@ -4,7 +4,7 @@
 
 Needs the services (scripts/services.sh up), wrk, and root (or ptrace rights)
 for py-spy. For each package size it serves the API as bench/collect.py does
-(gunicorn, gunicorn.conf.py), drives it with wrk, and samples every worker
+(python -m holded.server), drives it with wrk, and samples every worker
 twice: the thread holding the GIL only (`--gil`: the Python work a request
 costs, the "GIL %" column), then every thread all the time (`--idle`: where a
 request's wall time goes, waiting included). Each sample is put in the
@@ -45,6 +45,7 @@ from bench.collect import (  # noqa: E402
 WAITING = "waiting for Kafka's acknowledgements"
 CATEGORIES = (
     ("Deliveries.wait (collector/kafka.py", WAITING),
+    ("_serve_callbacks (collector/kafka.py", "delivery callbacks (the producer's poll thread)"),
     ("collector/kafka.py", "producing (librdkafka calls)"),
     ("contract/validation.py", "validation"),
     ("contract/normalize.py", "normalization"),
@@ -54,17 +55,17 @@ CATEGORIES = (
     ("contract/dead_letter.py", "record size and headers"),
     ("collector/parsers.py", "JSON parsing and limits"),
     ("json/decoder.py", "JSON parsing and limits"),
-    ("json/encoder.py", "JSON rendering"),
-    ("rest_framework/renderers.py", "JSON rendering"),
     ("prometheus_client", "metrics"),
     ("logging/", "logging"),
-    ("collector/", "collector (services, views)"),
-    ("whitenoise", "Django and DRF (middleware, routing, request)"),
-    ("rest_framework/", "Django and DRF (middleware, routing, request)"),
-    ("django/", "Django and DRF (middleware, routing, request)"),
-    ("gunicorn/", "gunicorn (read, parse, write HTTP)"),
+    ("collector/wsgi.py", "the door (request, host, headers, JSON out)"),
+    ("collector/", "collector (endpoint, services)"),
+    ("whitenoise", "Django and DRF"),
+    ("rest_framework/", "Django and DRF"),
+    ("django/", "Django and DRF"),
+    ("granian/", "granian (the WSGI call; HTTP is parsed in Rust)"),
 )
-REQUEST = "ThreadWorker.handle"
+# The frames that serve a request, and the thread that settles Kafka's acknowledgements.
+REQUEST = ("granian/wsgi.py", "_serve_callbacks")
 
 
 def category(stack: list[str]) -> str:
@@ -80,7 +81,7 @@ def shares(raw: Path) -> tuple[Counter[str], int]:
     counts: Counter[str] = Counter()
     for line in raw.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
-        if REQUEST in stack:
+        if any(mark in stack for mark in REQUEST):
             counts[category(stack.split(";"))] += int(samples)
     return counts, sum(counts.values())
 

@@ -15,7 +15,7 @@ end, and the lake objects it wrote are deleted too.
    confluent-kafka consumer loop doing the same decode and enrichment, each
    poll's events COPYed into PostgreSQL and PUT as one JSON Lines object,
    then committed, on the same backlog.
-3. Freshness: the API (gunicorn, as recommended) and the stream run together;
+3. Freshness: the API (python -m holded.server, as recommended) and the stream run together;
    `--rate` events/s (and each of `--fresh-rates`) are posted to /collect for
    `--seconds`; for each event, the time from the 200 to its row being
    visible in PostgreSQL and to its line being in a lake object (both polled

@@ -1,4 +1,4 @@
-"""HTTP: POST /collect and the health endpoints. Views stay thin; the work is in services."""
+"""HTTP: POST /collect and the health endpoints. Views stay thin; the work is in endpoint and services."""
 
 from __future__ import annotations
 
@@ -133,6 +133,6 @@ class ReadyView(APIView):
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics of the API (every gunicorn worker's, added up)."""
+    """Prometheus metrics of the API (every worker process's, added up)."""
     body, content_type = exposition()
     return HttpResponse(body, content_type=content_type)

@@ -1,8 +1,9 @@
 """The Kafka producer of this process, and waiting for a package's acknowledgements.
 
 One producer per process, created on first use: librdkafka clients must not
-cross a fork, and gunicorn forks its workers after importing the app, so the
-producer is made inside the worker (and made again if the pid changes). It is
+cross a fork, and the server (granian, holded/server.py) forks its worker
+processes, so the producer is made inside the worker, on its first request
+(and made again if the pid changes). It is
 idempotent with acks=all, and flushed when the process exits.
 
 One thread per producer serves its delivery callbacks (poll). Request threads

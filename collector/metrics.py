@@ -1,7 +1,7 @@
 """Prometheus metrics of the API, served at /metrics.
 
-gunicorn runs several worker processes, so when PROMETHEUS_MULTIPROC_DIR is
-set (gunicorn.conf.py and scripts/platform.sh set it) each worker writes its
+The server runs several worker processes, so when PROMETHEUS_MULTIPROC_DIR is
+set (holded/server.py and scripts/platform.sh set it) each worker writes its
 samples there and /metrics adds them up. The stream declares its own, apart
 (streaming/metrics.py), so API workers never create the stream's files.
 """

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
+from django.core.wsgi import get_wsgi_application
 from django.dispatch import receiver
 from django.http import HttpResponse
 
@@ -106,3 +107,8 @@ def collect_first(django_application: WSGIApp) -> WSGIApp:
         return django_application(environ, start_response)
 
     return application
+
+
+# What the server runs (holded/server.py, and runserver through WSGI_APPLICATION);
+# DJANGO_SETTINGS_MODULE is set by then (by holded/server.py, or manage.py).
+application = collect_first(get_wsgi_application())

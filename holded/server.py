@@ -1,4 +1,4 @@
-"""The API in production: granian serving holded.wsgi:application.
+"""The API in production: granian serving collector.wsgi:application (the door in front of Django).
 
     .venv/bin/python -m holded.server
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from granian.constants import Interfaces
 from granian.server.mp import MPServer
 
-TARGET = "holded.wsgi:application"
+TARGET = "collector.wsgi:application"
 # A request waits at most KAFKA_DELIVERY_TIMEOUT_SECONDS for Kafka; a stop waits that and more.
 STOP_GRACE_SECONDS = int(float(os.environ.get("KAFKA_DELIVERY_TIMEOUT_SECONDS", "10"))) + 20
 
@@ -41,6 +41,7 @@ def address() -> tuple[str, int]:
 
 def server() -> MPServer:
     """granian, configured from the environment."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "holded.settings")
     # Before any worker imports prometheus_client, which reads it once, at import.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="holded-metrics-"))
     host, port = address()

@@ -1,4 +1,4 @@
-"""The WSGI application: POST /collect straight to the collector, the rest to Django (collector/wsgi.py)."""
+"""Django alone, as WSGI. What is served is collector.wsgi.application: the collector's door in front of this."""
 
 import os
 
@@ -6,6 +6,4 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "holded.settings")
 
-from collector.wsgi import collect_first
-
-application = collect_first(get_wsgi_application())
+application = get_wsgi_application()

@@ -38,7 +38,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Static files (admin, browsable API, Swagger UI) under gunicorn, with no
+    # Static files (admin, browsable API, Swagger UI) under granian, with no
     # web server in front; right after SecurityMiddleware, as whitenoise asks.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -50,7 +50,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "holded.urls"
-WSGI_APPLICATION = "holded.wsgi.application"
+# The collector's door in front of Django (runserver serves it too).
+WSGI_APPLICATION = "collector.wsgi.application"
 
 TEMPLATES = [
     {

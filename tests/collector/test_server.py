@@ -83,7 +83,7 @@ FAULTS = {
 }
 
 
-def meta(headers: dict[str, str]) -> dict[str, str]:
+def meta(headers: dict[str, str]) -> dict[str, Any]:
     """Request headers as Django's test client takes them (WSGI environ names)."""
     return {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
 
@@ -109,7 +109,8 @@ def without_ids(body: dict[str, Any]) -> dict[str, Any]:
 def test_both_doors_judge_each_event_alike(api: str, client: APIClient, lane: Lane) -> None:
     huge = brief_event()
     huge["data"]["amount"] = 10**400
-    package = [brief_event(), huge, brief_event(attributes={"type": "invoice\u0000created"}), "text", {"data": {"id": 1}}]
+    nul = brief_event(attributes={"type": "invoice\u0000created"})
+    package = [brief_event(), huge, nul, "text", {"data": {"id": 1}}]
 
     served = requests.post(f"{api}/collect", json=package, timeout=30)
     direct = client.post("/collect", json.dumps(package), content_type="application/json")
