@@ -7,19 +7,19 @@ infinite float), at most COLLECT_MAX_JSON_DEPTH levels of arrays and objects.
 Two parsers, one result. orjson parses most bodies several times faster than
 the standard library, but differs from it on a few inputs: it reads an integer
 beyond 64 bits as a float, and refuses a lone surrogate, a byte order mark and
-1e400 where `json` reads them or names the problem. So orjson only parses a
-body with no run of 19 digits (no integer it could read differently), and any
-body it refuses is parsed again by `json`, whose answer (a value, or the
-error) is the one given. tests/collector/test_parsers.py checks both give the
-same value for whatever hypothesis generates.
+1e400 where `json` reads them or names the problem. So a body orjson refuses,
+or whose value holds a float of 2**63 or more (maybe an integer orjson could
+not keep), is parsed again by `json`, whose answer (a value, or the error) is
+the one given. tests/collector/test_parsers.py checks both give the same value
+for whatever hypothesis generates.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -29,8 +29,9 @@ from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
 from collector.errors import InvalidPackage, PayloadTooLarge, UnsupportedContentEncoding
 
-# 2**63 has 19 digits: a shorter run of digits is an integer orjson reads exactly.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+# orjson keeps integers from -2**63 to 2**64 - 1; beyond, it makes floats. A
+# float this large may have been such an integer: the standard library decides.
+_INTEGER_LIMIT = float(2**63)
 
 
 def _reject_constant(name: str) -> None:
@@ -46,22 +47,37 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def depth_of(value: Any, *, beyond: int | None = None) -> int:
-    """How deeply arrays and objects nest in `value` (a scalar is 0), without recursion.
+@dataclass(frozen=True)
+class Shape:
+    depth: int  # levels of arrays and objects (a scalar is 0), counted up to one past the limit
+    large_float: bool  # a float of magnitude 2**63 or more somewhere in the value
 
-    With `beyond`, it stops counting once the depth passes it.
+
+def shape_of(value: Any, *, beyond: int | None = None) -> Shape:
+    """How deeply `value` nests, and whether it holds a float that large, in one walk without recursion.
+
+    With `beyond`, it stops once the depth passes it.
     """
     depth = 0
+    large = type(value) is float and abs(value) >= _INTEGER_LIMIT
     level = [value] if isinstance(value, (dict, list)) else []
     while level and (beyond is None or depth <= beyond):
         depth += 1
         below = []
         for item in level:
             for child in item.values() if isinstance(item, dict) else item:
-                if isinstance(child, (dict, list)):
+                kind = type(child)
+                if kind is dict or kind is list:
                     below.append(child)
+                elif kind is float and (child >= _INTEGER_LIMIT or child <= -_INTEGER_LIMIT):
+                    large = True
         level = below
-    return depth
+    return Shape(depth, large)
+
+
+def depth_of(value: Any, *, beyond: int | None = None) -> int:
+    """How deeply arrays and objects nest in `value` (a scalar is 0); with `beyond`, counted up to one past it."""
+    return shape_of(value, beyond=beyond).depth
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
@@ -78,33 +94,32 @@ def gunzip(body: bytes, limit: int) -> bytes:
     return output
 
 
-_UNPARSED = object()
-
-
-def _fast_parse(body: bytes) -> Any:
-    """orjson's value of `body`, or _UNPARSED where json must decide."""
-    if _LONG_DIGITS.search(body) is not None:
-        return _UNPARSED
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return _UNPARSED
-
-
 def parse_json(body: bytes, depth_limit: int) -> Any:
     """The JSON value of `body`, or ParseError naming what is wrong with it."""
     too_deep = f"The JSON nests more than {depth_limit} levels of arrays and objects."
-    value = _fast_parse(body)
-    if value is _UNPARSED:  # json names the problem, or reads what orjson refuses
-        try:
-            value = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
-        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN, an infinite number, 4300+ digits
-            raise ParseError(f"Malformed JSON: {error}") from None
-        except RecursionError:  # deeper than Python's parser goes, hence far deeper than the limit
-            raise ParseError(too_deep) from None
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        value = _standard_parse(body, too_deep)  # names the problem, or reads what orjson refuses
+    else:
+        shape = shape_of(value, beyond=depth_limit)
+        if not shape.large_float:
+            if shape.depth > depth_limit:
+                raise ParseError(too_deep)
+            return value
+        value = _standard_parse(body, too_deep)
     if depth_of(value, beyond=depth_limit) > depth_limit:
         raise ParseError(too_deep)
     return value
+
+
+def _standard_parse(body: bytes, too_deep: str) -> Any:
+    try:
+        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN, an infinite number, 4300+ digits
+        raise ParseError(f"Malformed JSON: {error}") from None
+    except RecursionError:  # deeper than Python's parser goes, hence far deeper than the limit
+        raise ParseError(too_deep) from None
 
 
 def is_json(content_type: str) -> bool:
