@@ -59,9 +59,9 @@ CATEGORIES = (
     ("logging/", "logging"),
     ("collector/wsgi.py", "the door (request, host, headers, JSON out)"),
     ("collector/", "collector (endpoint, services)"),
-    ("whitenoise", "Django and DRF"),
-    ("rest_framework/", "Django and DRF"),
-    ("django/", "Django and DRF"),
+    ("whitenoise", "Django (request object, host check, settings)"),
+    ("rest_framework/", "Django (request object, host check, settings)"),
+    ("django/", "Django (request object, host check, settings)"),
     ("granian/", "granian (the WSGI call; HTTP is parsed in Rust)"),
 )
 # The frames that serve a request; with the GIL, also the thread that settles Kafka's
