@@ -21,6 +21,7 @@ Settings, from the environment:
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -64,8 +65,27 @@ def server() -> MPServer:
     )
 
 
+class IntendedThreads(logging.Filter):
+    """Drops granian's warning that a worker has more threads than the cores: here that is the design.
+
+    A request's thread spends most of its time waiting for Kafka's
+    acknowledgements, not computing (docs/decisions/22).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Configuration allows spawning up to")
+
+
 def main() -> None:
-    server().serve()
+    api = server()  # granian's logging is configured here
+    granian_log = logging.getLogger("_granian")
+    granian_log.addFilter(IntendedThreads())
+    granian_log.info(
+        "%s workers x %s request threads: a request's thread mostly waits for Kafka (docs/decisions/22)",
+        api.workers,
+        api.blocking_threads,
+    )
+    api.serve()
 
 
 if __name__ == "__main__":
