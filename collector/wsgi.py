@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -23,22 +24,11 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
 from django.core.wsgi import get_wsgi_application
 from django.dispatch import receiver
-from django.http import HttpResponse
 
 from collector.endpoint import Answer, collect
 from collector.metrics import count_package
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    413: "Request Entity Too Large",
-    415: "Unsupported Media Type",
-    429: "Too Many Requests",
-    503: "Service Unavailable",
-}
 
 
 def comes_here(environ: dict[str, Any]) -> bool:
@@ -92,7 +82,7 @@ def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
     body = orjson.dumps(answer.body)
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     start_response(
-        f"{answer.status} {REASONS.get(answer.status) or HttpResponse(status=answer.status).reason_phrase}",
+        f"{answer.status} {HTTPStatus(answer.status).phrase}",
         [*headers, *answer.headers, *security_headers(request.is_secure())],
     )
     return [body]
