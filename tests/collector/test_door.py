@@ -5,7 +5,6 @@ Pure: the requests here are refused before Kafka or the registry would be asked.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import orjson
@@ -13,33 +12,16 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from collector.wsgi import application, comes_here
+from tests.support.api import call_wsgi, post_environ
 
 
 def environ(**overrides: Any) -> dict[str, Any]:
-    body = overrides.pop("body", b"[{}]")
-    base: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/collect",
-        "QUERY_STRING": "",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "REMOTE_ADDR": "127.0.0.1",
-        "CONTENT_TYPE": "text/plain",  # refused with a 415: nothing reaches a service
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-    }
-    return base | overrides
+    # text/plain is refused with a 415: nothing reaches a service.
+    return post_environ(b"[{}]", "text/plain", **overrides)
 
 
 def call(env: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-    body = b"".join(application(env, lambda status, headers: started.append((status, headers))))
-    status, headers = started[0]
-    return status, dict(headers), body
+    return call_wsgi(application, env)
 
 
 @pytest.mark.parametrize(

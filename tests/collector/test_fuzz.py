@@ -15,7 +15,6 @@ granian calls it, then DRF's view through Django's test client.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import random
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from rest_framework.test import APIClient
 from collector.wsgi import application
 from generator.events import invalid_event, valid_event
 from integrations.clients import kafka_config
+from tests.support.api import call_wsgi, post_environ
 from tests.support.kafka import read_topic
 from tests.support.lanes import Lane
 
@@ -173,25 +173,8 @@ def test_collect_never_fails_and_never_loses_an_event(sizes: TopicSizes, request
 
 def through_the_door(body: bytes, content_type: str, headers: dict[str, Any]) -> tuple[int, bytes]:
     """The served application, called with the environ a WSGI server builds."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/collect",
-        "QUERY_STRING": "",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "REMOTE_ADDR": "127.0.0.1",
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        **headers,
-    }
-    started: list[str] = []
-    answer = b"".join(application(environ, lambda status, _headers: started.append(status)))
-    return int(started[0].split()[0]), answer
+    status, _, answer = call_wsgi(application, post_environ(body, content_type, **headers))
+    return int(status.split()[0]), answer
 
 
 _client: list[APIClient] = []

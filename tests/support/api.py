@@ -1,19 +1,22 @@
-"""The API as production serves it, in a process of its own: python -m holded.server (granian).
+"""The API as production serves it: in a process of its own (python -m holded.server, granian), or
+its WSGI application called in this process with the environ a WSGI server builds.
 
-DEBUG off, static files collected and served by whitenoise, the API's own
-least-privilege database role (API_POSTGRES_USER), metrics in a folder of
-the test's.
+The process runs with DEBUG off, static files collected and served by
+whitenoise, the API's own least-privilege database role (API_POSTGRES_USER),
+and metrics in a folder of the test's.
 """
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -79,3 +82,33 @@ def api_server(port: int, env: dict[str, str], workdir: Path) -> Iterator[Served
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def post_environ(body: bytes, content_type: str = "application/json", **overrides: Any) -> dict[str, Any]:
+    """The WSGI environ of a POST /collect from 127.0.0.1, as a server builds it; `overrides` on top."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/collect",
+        "QUERY_STRING": "",
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+    }
+    return environ | overrides
+
+
+def call_wsgi(
+    application: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]], environ: dict[str, Any]
+) -> tuple[str, dict[str, str], bytes]:
+    """(status line, headers, body) of one call of a WSGI application."""
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    body = b"".join(application(environ, lambda status, headers: started.append((status, headers))))
+    status, headers = started[0]
+    return status, dict(headers), body
