@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from prometheus_client import (
@@ -36,26 +37,26 @@ COLLECT_ACK_SECONDS = Histogram(
 )
 
 
-# The children of the labels every request uses, resolved once (labels() takes a
-# lock and a lookup). In multiprocess mode each child still writes to the file
-# of the process it runs in: it checks the pid at every change.
-_EVENTS_BY_STATUS = {status: COLLECT_EVENTS.labels(status) for status in ("accepted", "rejected", "unconfirmed")}
-_PACKAGES_BY_STATUS: dict[int, Any] = {}
+@lru_cache(maxsize=64)  # the statuses are few
+def _child(metric: Counter, label: str) -> Any:
+    """The child of `metric` for `label`, resolved once (labels() takes a lock and a lookup).
+
+    In multiprocess mode a child still writes to the file of the process it
+    runs in: it checks the pid at every change.
+    """
+    return metric.labels(label)
 
 
 def count_events(counts: Mapping[Any, int]) -> None:
     """Events of one package by outcome (accepted, rejected, unconfirmed)."""
     for status, count in counts.items():
         if count:
-            _EVENTS_BY_STATUS[status].inc(count)
+            _child(COLLECT_EVENTS, status).inc(count)
 
 
 def count_package(status: int) -> None:
     """One answer of POST /collect, by its HTTP status."""
-    child = _PACKAGES_BY_STATUS.get(status)
-    if child is None:
-        child = _PACKAGES_BY_STATUS[status] = COLLECT_PACKAGES.labels(str(status))
-    child.inc()
+    _child(COLLECT_PACKAGES, str(status)).inc()
 
 
 def exposition() -> tuple[bytes, str]:

@@ -95,8 +95,9 @@ def echo(value: Any) -> str:
 # A schema is compiled once into nested checks, one closure per node, so that
 # checking an event does no lookups in the schema itself: with 100-event
 # packages this was a third of the collector's Python time (decision 19).
-# tests/contract/test_validation.py holds the schema walker this replaced and
-# checks that both name the same errors for whatever hypothesis generates.
+# tests/support/schema_walker.py keeps the schema walk this replaced, and
+# tests/contract/test_validation.py checks that both name the same errors for
+# whatever hypothesis generates.
 
 Check = Callable[[Any, str], list[FieldError]]
 _VALID: list[FieldError] = []  # shared; a check never changes the list it gets from another
