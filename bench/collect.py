@@ -230,15 +230,12 @@ def peer_present() -> bool:
     return PEER_BENTHOS.exists() and (PEER_DIR / "collector.yaml").exists()
 
 
-def serve_peer(events_topic: str, dead_letter_topic: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """The peer's collector (collector.yaml) on topics of its own, with this project's settings, once ready."""
-    port, http_port = free_port(), free_port()
-    environment = {
+def peer_environment(extra: dict[str, str]) -> dict[str, str]:
+    """This project's settings under the names the peer's configs read, and `extra` (topics, ports)."""
+    return {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": settings.KAFKA_BOOTSTRAP_SERVERS,
         "KAFKA_COMPRESSION_TYPE": settings.KAFKA_COMPRESSION_TYPE,
-        "KAFKA_TOPIC_EVENTS": events_topic,
-        "KAFKA_TOPIC_DEAD_LETTER": dead_letter_topic,
         "SCHEMA_REGISTRY_URL": settings.SCHEMA_REGISTRY_URL,
         "S3_ENDPOINT_URL": settings.S3_ENDPOINT_URL,
         "S3_BUCKET": settings.S3_BUCKET,
@@ -249,15 +246,25 @@ def serve_peer(events_topic: str, dead_letter_topic: str, log: Path) -> tuple[su
         "COLLECT_MAX_BODY_BYTES": str(settings.COLLECT_MAX_BODY_BYTES),
         "PEER_DELIVERY_TIMEOUT": f"{settings.KAFKA_DELIVERY_TIMEOUT_SECONDS}s",
         "PEER_LOG_LEVEL": "WARN",
-        "PEER_COLLECTOR_ADDRESS": f"127.0.0.1:{port}",
-        "PEER_COLLECTOR_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
+        **extra,
     }
+
+
+def start_peer(config: str, extra: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The peer with one of its configs (collector.yaml, stream-lake.yaml), once its /ready answers;
+    (the process, the port of its /collect)."""
+    port, http_port = free_port(), free_port()
+    environment = peer_environment(
+        {
+            **extra,
+            "PEER_COLLECTOR_ADDRESS": f"127.0.0.1:{port}",
+            "PEER_COLLECTOR_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
+            "PEER_STREAM_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
+        }
+    )
     with log.open("ab") as output:
         peer = subprocess.Popen(
-            [str(PEER_BENTHOS), "-c", str(PEER_DIR / "collector.yaml")],
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            [str(PEER_BENTHOS), "-c", str(PEER_DIR / config)], env=environment, stdout=output, stderr=subprocess.STDOUT
         )
     for _ in range(300):
         if peer.poll() is not None:
@@ -269,6 +276,13 @@ def serve_peer(events_topic: str, dead_letter_topic: str, log: Path) -> tuple[su
             time.sleep(0.2)
     peer.kill()
     raise RuntimeError(f"the peer was not ready after 60 s (log: {log})")
+
+
+def serve_peer(events_topic: str, dead_letter_topic: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The peer's collector (collector.yaml) on topics of its own, with this project's settings, once ready."""
+    return start_peer(
+        "collector.yaml", {"KAFKA_TOPIC_EVENTS": events_topic, "KAFKA_TOPIC_DEAD_LETTER": dead_letter_topic}, log
+    )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -1,25 +1,29 @@
 """Benchmark of the stream: throughput on a backlog, freshness under steady load, memory.
 
-    uv run python bench/stream.py [--backlog 100000] [--rate 1000] [--fresh-rates 5000] [--seconds 30]
+    uv run python bench/stream.py [--backlog 100000] [--partitions 2] [--rate 1000] [--fresh-rates 5000] [--seconds 30]
     uv run python bench/stream.py --runners [--backlog 100000]
 
 Needs the services (scripts/services.sh up). Everything it writes goes to
 topics, a consumer group and a PostgreSQL database of its own, dropped at the
 end, and the lake objects it wrote are deleted too.
 
-1. Backlog: `--backlog` Avro events are put on a topic, then `manage.py
-   run_stream` drains it into both sinks; events/s is counted from the first
-   row in PostgreSQL to the moment the last row is there *and* every event is
-   a line of the lake (which is then checked: each exactly once).
-2. Baseline, in the same run: what a user might write instead, a plain
-   confluent-kafka consumer loop doing the same decode and enrichment, each
-   poll's events COPYed into PostgreSQL and PUT as one JSON Lines object,
-   then committed, on the same backlog.
+1. Backlog: `--backlog` Avro events are put on a topic of `--partitions`
+   partitions, then `manage.py run_stream` drains it into both sinks (the
+   local runner in one process a partition, at most one a core:
+   STREAM_PROCESSES=auto); events/s is counted from the first row in
+   PostgreSQL to the moment the last row is there *and* every event is a
+   line of the lake (which is then checked: each exactly once).
+2. Baselines, in the same run, on the same backlog: what a user might write
+   instead, a plain confluent-kafka consumer loop doing the same decode and
+   enrichment, each poll's events COPYed into PostgreSQL and PUT as one JSON
+   Lines object, then committed; and the Benthos peer configured for this
+   layout (../shared/peer/stream-lake.yaml: batched JSON Lines objects), when
+   its binary is built, timed the same way.
 3. Freshness: the API (python -m holded.server, as recommended) and the stream run together;
    `--rate` events/s (and each of `--fresh-rates`) are posted to /collect for
-   `--seconds`; for each event, the time from the 200 to its row being
-   visible in PostgreSQL and to its line being in a lake object (both polled
-   every 20 ms), p50/p99.
+   `--seconds`, on topics of `--partitions` partitions; for each event, the
+   time from the 200 to its row being visible in PostgreSQL and to its line
+   being in a lake object (both polled every 20 ms), p50/p99.
 4. Runners (`--runners`, instead of the above): the backlog drained on the
    local runner and on Flink's embedded cluster (`run_stream --runner flink`),
    from topics of 1 and of 2 partitions.
@@ -30,15 +34,18 @@ sampled throughout (bench/soak.py: over 10 minutes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -61,7 +68,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from confluent_kafka.schema_registry import Schema  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from bench.collect import sample_event, serve_api  # noqa: E402
+from bench.collect import PEER_BENTHOS, PEER_DIR, sample_event, serve_api, start_peer, stop  # noqa: E402
 from contract import lake, wire  # noqa: E402
 from contract.enriched import enrich  # noqa: E402
 from contract.ids import event_id, new_package_id  # noqa: E402
@@ -84,6 +91,7 @@ class Lane:
         self.dead_letter_topic = f"bench.{name}-dlq-{run}"
         self.group_id = f"bench-{name}-{run}"
         self.database = f"bench_{name}_{run}"
+        self.partitions = partitions
         self.subject = f"{self.events_topic}-value"
         admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
         topics = [
@@ -330,7 +338,7 @@ def run_plain_consumer(lane: Lane, expected: int) -> float:
             "fetch.wait.max.ms": 10,
         }
     )
-    consumer.assign([TopicPartition(lane.events_topic, 0, 0)])
+    consumer.assign([TopicPartition(lane.events_topic, partition, 0) for partition in range(lane.partitions)])
     writers = SchemasById(registry_client())
     enriched_schema = LatestSchemas(registry_client(), config.registry.cache_seconds).get(config.enriched_subject)
     writer = config.s3.writer()
@@ -367,12 +375,17 @@ def run_plain_consumer(lane: Lane, expected: int) -> float:
             connection.commit()
             first = messages[0]
             key = lake.object_key(
-                "bench-plain", lane.events_topic, 0, first.offset() or 0, first.timestamp()[1], compressed=False
+                "bench-plain",
+                lane.events_topic,
+                first.partition() or 0,
+                first.offset() or 0,
+                first.timestamp()[1],
+                compressed=False,
             )
             writer.put(key, lake.body(lines, compressed=False), lake.CONTENT_TYPE)
             keys.append(key)
         if messages:
-            consumer.commit(message=messages[-1], asynchronous=False)
+            consumer.commit(asynchronous=False)  # the positions reached, of every partition
         done += len(rows)
     elapsed = time.monotonic() - started
     consumer.close()
@@ -508,37 +521,103 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+@dataclass
+class Backlog:
+    """Events/s into both sinks from one backlog: the Beam job's (and its memory), and the baselines'."""
+
+    beam: float
+    beam_memory: str
+    plain: float | None = None
+    peer: float | None = None
+    peer_memory: str = ""
+    peer_objects: int = 0
+
+
 def measure_backlog(
-    backlog: int, baseline: bool, partitions: int = 1, stream_args: tuple[str, ...] = ()
-) -> tuple[float, str, float | None]:
-    """Events/s of the Beam job into both sinks, its memory, and the plain consumer loop's events/s."""
+    backlog: int, baseline: bool, partitions: int = 1, stream_args: tuple[str, ...] = (), peer: bool = False
+) -> Backlog:
+    """The Beam job on a backlog; with `baseline`, the plain consumer loop on it too; with `peer`, the Benthos
+    peer's lake config, when its binary is built."""
     lane = Lane("backlog", partitions)
     try:
         print(f"producing a backlog of {backlog} events over {partitions} partition(s) ...", flush=True)
-        produce_backlog(lane, backlog)
+        ids = produce_backlog(lane, backlog)
         beam_rate, beam_memory = run_beam(lane, backlog, stream_args)
         print(f"Beam job: {beam_rate:.0f} events/s into both sinks; {beam_memory}", flush=True)
-        plain_rate = None
+        measured = Backlog(beam_rate, beam_memory)
         if baseline:
-            lane.database, beam_database = f"{lane.database}_plain", lane.database
-            admin_sql(f'CREATE DATABASE "{lane.database}"')
-            subprocess.run(
-                [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                env=lane.environment(),
-                check=True,
-            )
-            plain_rate = run_plain_consumer(lane, backlog)
-            admin_sql(f'DROP DATABASE IF EXISTS "{lane.database}" WITH (FORCE)')
-            lane.database = beam_database
-            print(f"plain consumer loop: {plain_rate:.0f} events/s into both sinks", flush=True)
-        return beam_rate, beam_memory, plain_rate
+            with database_of_its_own(lane, "plain"):
+                measured.plain = run_plain_consumer(lane, backlog)
+            print(f"plain consumer loop: {measured.plain:.0f} events/s into both sinks", flush=True)
+        if peer and PEER_BENTHOS.exists() and (PEER_DIR / PEER_LAKE_CONFIG).exists():
+            with database_of_its_own(lane, "peer"):
+                measured.peer, measured.peer_memory, measured.peer_objects = run_peer_lake(lane, ids)
+            print(f"Benthos peer ({PEER_LAKE_CONFIG}): {measured.peer:.0f} events/s into both sinks", flush=True)
+        elif peer:
+            print(f"no Benthos peer at {PEER_BENTHOS}: ours only (build it with ../shared/peer/build.sh)")
+        return measured
     finally:
         lane.drop()
 
 
+@contextlib.contextmanager
+def database_of_its_own(lane: Lane, suffix: str) -> Iterator[None]:
+    """The lane on a new, migrated database for a baseline's run, dropped after it."""
+    home = lane.database
+    lane.database = f"{home}_{suffix}"
+    try:
+        admin_sql(f'CREATE DATABASE "{lane.database}"')
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+            env=lane.environment(),
+            check=True,
+        )
+        yield
+    finally:
+        admin_sql(f'DROP DATABASE IF EXISTS "{lane.database}" WITH (FORCE)')
+        lane.database = home
+
+
+PEER_LAKE_CONFIG = "stream-lake.yaml"
+
+
+def run_peer_lake(lane: Lane, expected: list[str]) -> tuple[float, str, int]:
+    """The Benthos peer configured for the lake (batched JSON Lines objects, named like ours) on the lane's
+    backlog: events/s from its first row to its last row *and* every event in its objects, its memory, and
+    how many objects it wrote. Its lines are checked: each event exactly once."""
+    extra = {
+        "KAFKA_TOPIC_EVENTS": lane.events_topic,
+        "KAFKA_TOPIC_DEAD_LETTER": lane.dead_letter_topic,
+        "STREAM_GROUP_ID": f"{lane.group_id}-peer",
+        "POSTGRES_DB": lane.database,
+        "POSTGRES_HOST": str(settings.DATABASES["default"]["HOST"]),
+        "POSTGRES_PORT": str(settings.DATABASES["default"]["PORT"]),
+        "STREAM_POSTGRES_USER": settings.STREAM_POSTGRES_USER,
+        "STREAM_POSTGRES_PASSWORD": settings.STREAM_POSTGRES_PASSWORD,
+    }
+    log = Path(tempfile.gettempdir()) / f"holded-bench-peer-stream-{os.getpid()}.log"
+    process, _ = start_peer(PEER_LAKE_CONFIG, extra, log)
+    sampler = MemorySampler(process.pid)
+    sampler.start()
+    lines = LakeLines(lane.events_topic)
+    try:
+        first, last = wait_for_rows(lane, len(expected), timeout=1800, process=process)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 120
+        while lines.refresh() < len(expected) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        both = time.monotonic()
+    finally:
+        sampler.running = False
+        stop(process)
+        delete_objects(lake_keys(lane.events_topic) + lake_keys(lane.dead_letter_topic))
+    if not lines.exactly_once(expected):
+        raise RuntimeError(f"the peer's objects hold {sum(lines.lines.values())} lines of {len(lines.lines)} events")
+    return len(expected) / (max(last, both) - first), sampler.summary(), len(lines.read)
+
+
 RUNNERS = (
-    ("local runner (DirectRunner)", 1, ()),
-    ("local runner (DirectRunner)", 2, ()),
+    ("local runner (DirectRunner), one process", 1, ()),
+    ("local runner (DirectRunner), a process a partition", 2, ()),
     ("Flink [local], a worker process a partition", 1, ("--runner", "flink")),
     ("Flink [local], a worker process a partition", 2, ("--runner", "flink")),
 )
@@ -551,7 +630,8 @@ def compare_runners(backlog: int) -> None:
     """
     results = []
     for name, partitions, stream_args in RUNNERS:
-        rate, memory, _ = measure_backlog(backlog, False, partitions, stream_args)
+        measured = measure_backlog(backlog, False, partitions, stream_args)
+        rate, memory = measured.beam, measured.beam_memory
         print(f"{name}, {partitions} partition(s): {rate:.0f} events/s; {memory}", flush=True)
         results.append((name, partitions, rate, memory))
     print(f"\nbacklog of {backlog} events, both sinks, the whole process tree's memory:")
@@ -562,9 +642,12 @@ def compare_runners(backlog: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backlog", type=int, default=100_000, help="events in the backlog")
+    parser.add_argument(
+        "--partitions", type=int, default=2, help="partitions of the events topic (the job runs a process each)"
+    )
     parser.add_argument("--rate", type=int, default=1000, help="events/s posted for freshness")
     parser.add_argument("--seconds", type=int, default=30, help="seconds of steady load for freshness")
-    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-baseline", action="store_true", help="neither the plain loop nor the peer")
     parser.add_argument("--fresh-rates", default="", help="more rates for freshness, e.g. 5000")
     parser.add_argument("--skip-freshness", action="store_true")
     parser.add_argument("--skip-backlog", action="store_true")
@@ -577,12 +660,16 @@ def main() -> None:
     if args.runners:
         compare_runners(args.backlog)
         return
-    backlog = None if args.skip_backlog else measure_backlog(args.backlog, not args.skip_baseline)
+    backlog = (
+        None
+        if args.skip_backlog
+        else measure_backlog(args.backlog, not args.skip_baseline, args.partitions, peer=not args.skip_baseline)
+    )
 
     fresh: list[tuple[int, Freshness]] = []
     rates = [] if args.skip_freshness else [args.rate] + [int(r) for r in args.fresh_rates.split(",") if r]
     for rate in rates:
-        lane = Lane("fresh")
+        lane = Lane("fresh", args.partitions)
         try:
             fresh.append((rate, freshness_to_both(lane, rate, args.seconds)))
         finally:
@@ -590,13 +677,22 @@ def main() -> None:
 
     print()
     if backlog is not None:
-        beam_rate, beam_memory, plain_rate = backlog
-        print(f"backlog of {args.backlog} events, both sinks (lake objects + PostgreSQL row per event):")
-        print(f"  Beam job (manage.py run_stream, DirectRunner) {beam_rate:>8.0f} events/s")
-        if plain_rate:
-            ratio = beam_rate / plain_rate
-            print(f"  plain confluent-kafka consumer loop           {plain_rate:>8.0f} events/s   ratio {ratio:.2f}")
-        print(f"  memory of the Beam job: {beam_memory}")
+        print(
+            f"backlog of {args.backlog} events over {args.partitions} partition(s), both sinks "
+            "(lake objects + PostgreSQL row per event):"
+        )
+        print(f"  Beam job (manage.py run_stream, local runner)  {backlog.beam:>8.0f} events/s")
+        if backlog.plain:
+            ratio = backlog.beam / backlog.plain
+            plain = f"{backlog.plain:>8.0f} events/s"
+            print(f"  plain confluent-kafka consumer loop            {plain}   ours/it {ratio:.2f}")
+        if backlog.peer:
+            ratio = backlog.beam / backlog.peer
+            print(
+                f"  Benthos v4.27.0 {PEER_LAKE_CONFIG:<30} {backlog.peer:>8.0f} events/s   ours/it {ratio:.2f}"
+                f" ({backlog.peer_objects} objects; {backlog.peer_memory})"
+            )
+        print(f"  memory of the Beam job: {backlog.beam_memory}")
     for rate, measured in fresh:
         print(f"freshness at {rate} events/s through POST /collect for {args.seconds}s ({measured.posted} events):")
         for what, latencies in (("row visible", measured.to_row), ("line in the lake", measured.to_object)):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+from contract.ids import uuid_text
 
 
 def iso_millis(epoch_millis: int) -> str:
@@ -18,7 +19,7 @@ def correlation_id_of(key: bytes | None, header: bytes | None) -> str:
     for candidate in (key, header):
         if candidate:
             try:
-                return str(uuid.UUID(candidate.decode()))
+                return uuid_text(candidate.decode())
             except (ValueError, UnicodeDecodeError):
                 continue
     raise ValueError("the record has no correlationId (neither its key nor its header is a UUID)")

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 ENRICHED_PREFIX = "enriched"
 DEAD_LETTER_PREFIX = "dead-letter"
@@ -45,8 +48,36 @@ def parse_key(key: str) -> tuple[str, int, int] | None:
 
 
 def line(document: Any) -> bytes:
-    # allow_nan=False: NaN and Infinity are not JSON, and no reader of the lake could read them back.
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    """`document` as one line of JSON, UTF-8, without spaces.
+
+    NaN and Infinity raise ValueError: they are not JSON, and no reader of the
+    lake could read them back. So does a text that is not Unicode (a lone
+    surrogate). orjson writes it, in a tenth of the standard library's time
+    (decision 20); what orjson refuses to write (an integer beyond 64 bits, a
+    key that is not a text, nesting beyond 254 levels) goes the standard
+    library's way, which writes it or raises.
+    """
+    try:
+        data = orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    if b"null" in data and _holds_non_finite(document):  # orjson writes NaN and Infinity as null
+        raise ValueError(f"NaN and Infinity are not JSON: {document!r:.200}")
+    return data
+
+
+def _holds_non_finite(document: Any) -> bool:
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return False
 
 
 def body(lines: Iterable[bytes], *, compressed: bool) -> bytes:

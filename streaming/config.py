@@ -22,6 +22,21 @@ from streaming.workers import RunDirectory
 
 
 @dataclass(frozen=True)
+class Share:
+    """The partitions a process of the local runner reads: of each topic, those whose number is `index`
+    modulo `count` (streaming/local_processes.py). The whole of every topic by default."""
+
+    index: int = 0
+    count: int = 1
+
+    def takes(self, partition: int) -> bool:
+        return partition % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"partitions {self.index} modulo {self.count}"
+
+
+@dataclass(frozen=True)
 class StreamConfig:
     kafka: KafkaConfig
     s3: S3Config
@@ -41,6 +56,8 @@ class StreamConfig:
     lake_gzip: bool = False
     # Set by the launcher when the SDK workers are processes of their own (streaming/workers.py).
     run: RunDirectory = field(default_factory=RunDirectory)
+    # Set by the launcher when the local runner runs in several processes.
+    share: Share = field(default_factory=Share)
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> StreamConfig:

@@ -11,14 +11,13 @@ measures both; the stream uses insert_copy (docs/decisions/20-lake-objects.md).
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import datetime
 from typing import Any
 
 import psycopg2.extras
 
 from contract.enriched import timestamp_of
-from contract.ids import message_id_uuid
+from contract.ids import message_id_text, uuid_text
 
 COLUMNS = (
     "timestamp_stamp, message_id_stamp, correlation_id, type, target_subscription, "
@@ -35,17 +34,20 @@ INSERT_LOADED = f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM {LOAD_TAB
 
 
 def row_of(enriched: dict[str, Any], body: str) -> tuple[Any, ...]:
-    """The row of the `events` table, in its column order; `data` is the whole enriched event."""
+    """The row of the `events` table, in its column order; `data` is the whole enriched event.
+
+    UUIDs as their canonical text, which COPY and INSERT both read; one that is none raises ValueError.
+    """
     attributes = enriched["attributes"]
     context = attributes["newContextStamp"]
     return (
         timestamp_of(enriched),
-        message_id_uuid(attributes["messageIdStamp"]),
-        uuid.UUID(enriched["metadata"]["correlationId"]),
+        message_id_text(attributes["messageIdStamp"]),
+        uuid_text(enriched["metadata"]["correlationId"]),
         attributes["type"],
         attributes["targetSubscription"],
-        uuid.UUID(context["accountId"]),
-        uuid.UUID(context["userId"]),
+        uuid_text(context["accountId"]),
+        uuid_text(context["userId"]),
         body,
     )
 
@@ -77,8 +79,16 @@ def _copy_field(value: Any) -> str:
         raise ValueError("A string literal cannot contain NUL (0x00) characters.")
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         return text.translate(_ESCAPES)
-    return text  # most fields: four scans in C are cheaper than a translation
+    return text
 
 
 def _copy_line(row: tuple[Any, ...]) -> str:
+    if None not in row:
+        # The common row: joined as it is, then looked at once, whole. Only a row holding a character COPY
+        # reads specially (or a NUL, refused) goes field by field.
+        line = "\t".join([value if isinstance(value, str) else _copy_field(value) for value in row])
+        # Four scans in C: a tenth of one regular expression's search.
+        special = "\\" in line or "\n" in line or "\r" in line or "\0" in line
+        if not special and line.count("\t") == len(row) - 1:
+            return line + "\n"
     return "\t".join(map(_copy_field, row)) + "\n"

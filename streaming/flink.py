@@ -41,8 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streaming.sdk_worker import LOGGING_ENV
-from streaming.supervisor import stop_with_parent
+from streaming.supervisor import LOGGING_ENV, stop_with_parent
 from streaming.workers import RunDirectory
 
 logger = logging.getLogger(__name__)

@@ -7,21 +7,27 @@ FnApiRunner. `LocalDirectRunner` takes the FnApiRunner path directly, the
 very runner the DirectRunner ends up with, so the job starts offline and at
 once. Its metrics are kept as a generator chain that grows one link per
 bundle (about 6.5 MB/s of memory on an idle job); materializing them keeps
-memory flat. With a FlinkSetup the job runs on Flink (streaming/flink.py);
-any other --runner in the Beam arguments (DataflowRunner) gets the
-pipeline untouched.
+memory flat. With LocalProcesses the local runner runs in several
+processes, each over its share of the partitions (streaming/local_process.py).
+With a FlinkSetup the job runs on Flink (streaming/flink.py); any other
+--runner in the Beam arguments (DataflowRunner) gets the pipeline untouched.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import pickle
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
@@ -29,16 +35,26 @@ from apache_beam.metrics import monitoring_infos
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
-from streaming import health, lifecycle, workers
-from streaming.config import StreamConfig
+from streaming import collection, health, lifecycle, workers
+from streaming.config import Share, StreamConfig
 from streaming.flink import FlinkSetup, JobServer, QuietFlinkOptions, job_server_jar, pipeline_args
 from streaming.pipeline import build
+from streaming.supervisor import LOGGING_ENV, describe
 from streaming.transforms.read_kafka import partitions_of
 from streaming.workers import RunDirectory
 
 logger = logging.getLogger(__name__)
 
 LOCAL_RUNNERS = ("DirectRunner", "LocalDirectRunner", None)
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class LocalProcesses:
+    """The local runner in `count` processes, each over a share of the partitions, with the launcher's logging."""
+
+    count: int
+    logging: dict[str, Any]
 
 
 class LocalDirectRunner(PipelineRunner):
@@ -85,8 +101,9 @@ def _install_stop_handlers() -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-# After a stop, how long the readers have to stop and commit before the Flink job is ended regardless.
-FLINK_STOP_GRACE_SECONDS = 90.0
+# After a stop, how long the readers have to stop and commit before the job (Flink's, or the local
+# runner's processes) is ended regardless.
+STOP_GRACE_SECONDS = 90.0
 
 
 def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: StreamConfig, run: RunDirectory) -> str:
@@ -96,7 +113,7 @@ def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: Strea
     so that checkpoints, and with them the commits, go on. When every reader
     has stopped (a stop, an idle timeout), nothing is left to write or
     commit, and the job is cancelled: that is the clean end, reported DONE.
-    A stop whose readers do not all finish within FLINK_STOP_GRACE_SECONDS
+    A stop whose readers do not all finish within STOP_GRACE_SECONDS
     is cancelled too, and reported CANCELLED: what they had not committed is
     read again at the next start.
     """
@@ -114,11 +131,11 @@ def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: Strea
                 break
             if lifecycle.stop_requested():
                 stop_seen = stop_seen or time.monotonic()
-                if time.monotonic() - stop_seen > FLINK_STOP_GRACE_SECONDS:
+                if time.monotonic() - stop_seen > STOP_GRACE_SECONDS:
                     left = sorted(partitions - done)
                     logger.error(
                         "readers still running %.0fs after the stop: %s; ending the Flink job",
-                        FLINK_STOP_GRACE_SECONDS,
+                        STOP_GRACE_SECONDS,
                         left,
                     )
                     break
@@ -155,6 +172,7 @@ def run(
     idle_seconds: float | None = None,
     metrics_address: str = "",
     flink: FlinkSetup | None = None,
+    processes: LocalProcesses | None = None,
 ) -> str:
     """Run until stopped; the final state of the pipeline (DONE after a clean stop)."""
     requested = PipelineOptions(beam_args)
@@ -162,9 +180,13 @@ def run(
     if local and (requested.view_as(DirectOptions).direct_num_workers or 1) != 1:
         # Measured: with several workers, Beam's local runner runs one bundle of an unbounded read and ends.
         raise ValueError(
-            "the local runner reads with one worker; for several, run on Flink "
-            "(--runner flink: an embedded cluster, one worker process a partition)"
+            "the local runner reads with one worker a process; for several, run it in several processes "
+            "(--processes), or on Flink (--runner flink)"
         )
+    if local and processes is not None and processes.count > 1:
+        if max_records is not None:
+            raise ValueError("a record limit needs one process: each process counts its own records")
+        return _run_in_processes(config, beam_args, processes, idle_seconds, metrics_address)
     separate_workers = flink is not None and flink.workers == "process"
     if separate_workers and max_records is not None:
         # Each worker process counts its own records: no one process can keep a total.
@@ -202,6 +224,7 @@ def run(
         )
         pipeline = beam.Pipeline(runner=runner, options=options)
         build(pipeline, config)
+        collection.tune()
         result = pipeline.run()
         if job_server is None:
             state = str(result.wait_until_finish())
@@ -214,3 +237,95 @@ def run(
             job_server.stop()
         if run_directory is not None:
             shutil.rmtree(run_directory.path, ignore_errors=True)
+
+
+def run_share(config: StreamConfig, beam_args: list[str]) -> str:
+    """In one of the local runner's processes (streaming/local_process.py): its share, until stopped."""
+    _install_stop_handlers()
+    options = PipelineOptions(beam_args, streaming=True, save_main_session=False)
+    pipeline = beam.Pipeline(runner=LocalDirectRunner(), options=options)
+    build(pipeline, config)
+    collection.tune()
+    return str(pipeline.run().wait_until_finish())
+
+
+def _run_in_processes(
+    config: StreamConfig,
+    beam_args: list[str],
+    processes: LocalProcesses,
+    idle_seconds: float | None,
+    metrics_address: str,
+) -> str:
+    """The local runner in several processes; this one serves their health and metrics, and stops them.
+
+    Process i reads the partitions whose number is i modulo the count, of
+    each topic: one Python process is bound to a core by its interpreter
+    lock, and each process is a whole pipeline, its sinks and commits its
+    own. The processes are this one's children and die with it. A process
+    that fails stops the others (each commits what its sinks wrote) and the
+    run: `run_stream --supervise` then starts them all again.
+    """
+    run_directory = RunDirectory.create(idle_seconds)
+    lifecycle.configure(max_records=None, idle_seconds=idle_seconds, stop_file=run_directory.stop_file)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        health.serve(metrics_address, workers.registry(run_directory), lambda: workers.readiness(run_directory))
+        _install_stop_handlers()
+        logger.info(
+            "stream starting: %s -> S3 bucket %s and PostgreSQL, group %s, the local runner in %d processes",
+            config.events_topic,
+            config.s3.bucket,
+            config.group_id,
+            processes.count,
+        )
+        environment = {
+            **os.environ,
+            "PROMETHEUS_MULTIPROC_DIR": str(run_directory.metrics_dir),  # read when the process imports prometheus
+            LOGGING_ENV: json.dumps(processes.logging),
+        }
+        for index in range(processes.count):
+            share = replace(config, run=run_directory, share=Share(index, processes.count))
+            child = subprocess.Popen(
+                [sys.executable, "-m", "streaming.local_process", *beam_args],
+                cwd=PROJECT,
+                env=environment,
+                stdin=subprocess.PIPE,
+            )
+            assert child.stdin is not None
+            child.stdin.write(pickle.dumps(share))  # the config holds secrets: a pipe, not a file
+            child.stdin.close()
+            children.append(child)
+        state = _wait_for_processes(children)
+        logger.info("stream finished: %s (%s)", state, lifecycle.stop_reason() or "source ended")
+        return state
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        shutil.rmtree(run_directory.path, ignore_errors=True)
+
+
+def _wait_for_processes(children: list[subprocess.Popen[bytes]]) -> str:
+    """DONE once every process has ended cleanly; FAILED, naming it, as soon as one fails (the others stop)."""
+    failure = ""
+    stop_seen: float | None = None
+    while any(child.poll() is None for child in children):
+        for index, child in enumerate(children):
+            if child.returncode not in (None, 0) and not failure:
+                failure = f"process {index} (pid {child.pid}) ended with {describe(child.returncode)}"
+                logger.error("%s: stopping the others", failure)
+                lifecycle.request_stop(failure, everywhere=True)
+        if lifecycle.stop_requested():
+            stop_seen = stop_seen or time.monotonic()
+            if time.monotonic() - stop_seen > STOP_GRACE_SECONDS:
+                running = [child.pid for child in children if child.poll() is None]
+                grace = STOP_GRACE_SECONDS
+                logger.error("processes %s still running %.0fs after the stop; ending them", running, grace)
+                failure = failure or f"processes {running} did not stop"
+                break
+        time.sleep(0.2)
+    for index, child in enumerate(children):
+        if child.returncode not in (None, 0) and not failure:
+            failure = f"process {index} (pid {child.pid}) ended with {describe(child.returncode)}"
+    return f"FAILED: {failure}" if failure else "DONE"

@@ -27,9 +27,8 @@ from apache_beam.portability.api import beam_provision_api_pb2, beam_provision_a
 from apache_beam.runners.worker import sdk_worker_main
 from google.protobuf import json_format, text_format
 
-from streaming.supervisor import stop_with_parent
-
-LOGGING_ENV = "HOLDED_WORKER_LOGGING"
+from streaming import collection
+from streaming.supervisor import LOGGING_ENV, stop_with_parent
 
 
 def _descriptor(url: str) -> str:
@@ -72,6 +71,7 @@ def main() -> None:
     # The options carry Flink's too, which Beam's Python parser warns it does not know, in every worker.
     logging.getLogger("apache_beam.options.pipeline_options").setLevel(logging.ERROR)
     os.environ.update(worker_environment(sys.argv[1:]))
+    collection.tune()
     sdk_worker_main.main(sys.argv)
 
 

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # How many times the supervisor restarted the job before this run (read by streaming/metrics.py).
 RESTARTS_ENV = "HOLDED_STREAM_RESTARTS"
+# The launcher's logging config (JSON) for the processes it starts: Flink's SDK workers, the local runner's processes.
+LOGGING_ENV = "HOLDED_WORKER_LOGGING"
 PR_SET_PDEATHSIG = 1
 
 

@@ -21,6 +21,9 @@ STREAM_OBJECT_WINDOW_SECONDS = env.integer("STREAM_OBJECT_WINDOW_SECONDS", 1)
 STREAM_LAKE_GZIP = env.boolean("STREAM_LAKE_GZIP", False)
 # The runner run_stream uses unless told: direct (Beam's local runner) or flink.
 STREAM_RUNNER = env.string("STREAM_RUNNER", "direct")
+# On the local runner: how many processes run the pipeline, each reading its share of the
+# partitions (auto: one a partition of the events topic, at most one a core).
+STREAM_PROCESSES = env.string("STREAM_PROCESSES", "auto")
 # On Flink (run_stream --runner flink, streaming/flink.py): the cluster (host:port of its
 # REST endpoint, or [local] for an embedded one), the checkpoint interval (offsets are
 # committed after each checkpoint), where the SDK workers run (process or loopback), the

@@ -1,7 +1,8 @@
 """ReadFromKafka: a pure-Python, unbounded Kafka source (Beam's own is cross-language).
 
 One splittable DoFn element per partition of the events topic and of the
-dead-letter topic, whose restriction is the range of offsets from the
+dead-letter topic (of this process's share of them, when the local runner
+runs in several processes), whose restriction is the range of offsets from the
 group's committed offset to the end of time. Each call reads a short slice
 (at most `max_records_per_poll` records or `poll_seconds`) into the
 partition's open lake object (streaming/objects.py), then defers the rest.
@@ -90,8 +91,10 @@ class _ListPartitions(beam.DoFn):
         self._config = config
 
     def process(self, _impulse: bytes) -> Iterator[Partition]:
-        for name, partition in partitions_of(self._config, (self._config.events_topic, self._config.dead_letter_topic)):
-            yield name, partition, self._config
+        topics = (self._config.events_topic, self._config.dead_letter_topic)
+        for name, partition in partitions_of(self._config, topics):
+            if self._config.share.takes(partition):  # this process's share, when the local runner runs several
+                yield name, partition, self._config
 
 
 class _CommittedOffsets(RestrictionProvider):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from contract.ids import (
     event_id,
     index_of,
+    message_id_text,
     message_id_uuid,
     new_package_id,
     package_id_of,
@@ -20,6 +22,7 @@ from contract.ids import (
     package_range,
     parse_ulid,
     timestamp_millis,
+    uuid_text,
 )
 
 
@@ -89,3 +92,36 @@ def test_the_package_of_a_canonical_id_is_read_from_its_text(index: int) -> None
     correlation_id = event_id(new_package_id(), index)
 
     assert package_id_text(str(correlation_id)) == str(package_id_of(correlation_id))
+
+
+@given(
+    st.uuids(),
+    st.sampled_from(
+        [
+            str,
+            lambda value: str(value).upper(),
+            lambda value: value.hex,
+            lambda value: f"{{{value}}}",
+            lambda value: value.urn,
+        ]
+    ),
+)
+def test_a_uuids_text_is_its_canonical_form_however_spelled(
+    value: uuid.UUID, spell: Callable[[uuid.UUID], str]
+) -> None:
+    assert uuid_text(spell(value)) == str(value)
+    assert message_id_text(spell(value)) == str(value)
+
+
+def test_a_ulid_message_ids_text_is_the_uuid_of_its_bits() -> None:
+    assert message_id_text("01ARZ3NDEKTSV4RRFFQ69G5FAV") == "01563e3a-b5d3-d676-4c61-efb99302bd5b"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "not-a-uuid", "5b0e6d3c-9f1a-4c55-8d5e-0a7f3f1b2c4", "5b0e6d3c-9f1a-4c55-8d5e-0a7f3f1b2c44\n"]
+)
+def test_what_spells_no_uuid_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="UUID"):
+        uuid_text(text)
+    with pytest.raises(ValueError, match=r"ULID|Crockford"):  # neither a UUID nor a ULID
+        message_id_text(text)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import json
+import math
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,3 +46,32 @@ def test_a_gzipped_body_is_the_same_bytes_every_time() -> None:
     assert gzip.decompress(first) == b'{"a":1}\n{"b":"\xc3\xbc"}\n'
     assert lake.read_lines("x.jsonl.gz", first) == lines
     assert lake.read_lines("x.jsonl", lake.body(lines, compressed=False)) == lines
+
+
+# Any JSON document: what a decoded event or a dead letter's archive line may hold.
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_a_line_reads_back_as_its_document(document: Any) -> None:
+    written = lake.line(document)
+
+    assert b"\n" not in written  # one line, whatever the texts hold
+    assert json.loads(written) == document
+
+
+@given(JSON, st.sampled_from([math.nan, math.inf, -math.inf]))
+def test_nan_and_infinity_are_refused_wherever_they_are(document: Any, number: float) -> None:
+    with pytest.raises(ValueError, match=r"NaN and Infinity|Out of range float"):  # orjson's way, or json's
+        lake.line({"data": document, "amount": [number]})
+
+
+def test_what_orjson_does_not_write_is_written_the_standard_way() -> None:
+    assert json.loads(lake.line({"big": 2**70, "1": None})) == {"big": 2**70, "1": None}
+    assert json.loads(lake.line({1: "a key that is a number"})) == {"1": "a key that is a number"}
+    with pytest.raises(ValueError, match="surrogates"):  # not Unicode: no reader could read it back
+        lake.line({"text": "\ud800"})

@@ -27,9 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewPartitions
@@ -39,10 +37,12 @@ from tests.support.lanes import ROOT, StreamLane, free_port
 from tests.support.load import Load
 from tests.support.stream import (
     StreamJob,
+    alive,
     assert_each_record_once_in_lake,
-    children,
-    committed_offset,
+    committed_offsets,
+    descendants,
     health,
+    metric,
     rows_for,
     start_stream,
     wait_for,
@@ -64,40 +64,12 @@ def flink_job_server() -> str:
     return built.stdout.strip().splitlines()[-1]
 
 
-def descendants(pid: int) -> list[tuple[int, str]]:
-    """Every process below `pid`, with its command line."""
-    found = []
-    for child in children(pid):
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except FileNotFoundError:
-            continue
-        found.append((child, command))
-        found += descendants(child)
-    return found
-
-
 def sdk_workers(launcher: int) -> list[int]:
     return [pid for pid, command in descendants(launcher) if "streaming.sdk_worker" in command]
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (ProcessLookupError, FileNotFoundError):
-        return False
-    return stat.split(") ", 1)[1][0] != "Z"
-
-
 def committed(lane: StreamLane) -> list[int]:
-    return [committed_offset(lane, partition) for partition in range(PARTITIONS)]
-
-
-def metric(address: str, name: str) -> float:
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
-        lines = response.read().decode().splitlines()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(name))
+    return committed_offsets(lane, PARTITIONS)
 
 
 def test_flink_runs_the_pipeline_over_two_partitions_through_crashes_with_exact_accounting(

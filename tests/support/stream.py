@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -67,6 +68,11 @@ def start_stream(
         else [sys.executable, str(ROOT / "manage.py"), "run_stream"]
     )
     return StreamJob([*command, *args], {**lane.environment(), **(env or {})})
+
+
+def committed_offsets(lane: StreamLane, partitions: int) -> list[int]:
+    """The stream's committed offset of each partition of the lane's events topic (negative: none yet)."""
+    return [committed_offset(lane, partition) for partition in range(partitions)]
 
 
 def committed_offset(lane: StreamLane, partition: int = 0) -> int:
@@ -188,3 +194,33 @@ def children(pid: int) -> list[int]:
         except FileNotFoundError:
             continue  # the thread ended meanwhile
     return found
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """Every process below `pid`, with its command line."""
+    found = []
+    for child in children(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except FileNotFoundError:
+            continue
+        found.append((child, command))
+        found += descendants(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Is `pid` a process still running (not a zombie)?"""
+    try:
+        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return stat.split(") ", 1)[1][0] != "Z"
+
+
+def metric(address: str, name: str) -> float:
+    """The sum of every sample of the metrics named `name` (a prefix) that the stream serves at `address`."""
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(name))

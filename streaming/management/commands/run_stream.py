@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import sys
@@ -14,12 +15,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from integrations.clients import kafka_config
 from streaming.config import StreamConfig
 from streaming.flink import WORKER_MODES, FlinkError, FlinkSetup
-from streaming.launcher import run
+from streaming.launcher import LocalProcesses, run
 from streaming.objects import ObjectRule
 from streaming.supervisor import describe, supervise
 from streaming.transforms.read_kafka import partitions_of
 
 RUNNERS = ("direct", "flink")
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -53,6 +56,12 @@ class Command(BaseCommand):
             choices=RUNNERS,
             help="direct: Beam's local runner, in this process; flink: Apache Flink (streaming/flink.py); "
             f"default {settings.STREAM_RUNNER}",
+        )
+        parser.add_argument(
+            "--processes",
+            help="on the local runner: processes, each reading its share of the partitions; auto for one a "
+            "partition of the events topic, at most one a core; default "
+            f"{settings.STREAM_PROCESSES}",
         )
         parser.add_argument(
             "--flink-master",
@@ -102,6 +111,7 @@ class Command(BaseCommand):
             else None,
         )
         setup = self._flink_setup(config, options) if flink else None
+        processes = None if flink else self._processes(config, options["processes"] or settings.STREAM_PROCESSES)
         try:
             state = run(
                 config,
@@ -110,11 +120,37 @@ class Command(BaseCommand):
                 idle_seconds=options["idle_timeout"],
                 metrics_address=options["metrics_address"],
                 flink=setup,
+                processes=processes,
             )
         except (FlinkError, ValueError) as error:
             raise CommandError(str(error)) from error
         if state != "PipelineState.DONE" and state != "DONE":
             raise CommandError(f"the stream ended in state {state}")
+
+    @staticmethod
+    def _processes(config: StreamConfig, asked: str) -> LocalProcesses:
+        """How many processes the local runner runs in: never more than the events topic has partitions,
+        for a process without one would have nothing to do."""
+        partitions = len(partitions_of(config, (config.events_topic,)))
+        if asked == "auto":
+            count = min(partitions, os.cpu_count() or 1)
+        else:
+            try:
+                count = int(asked)
+            except ValueError:
+                count = 0
+            if count < 1:
+                raise CommandError(f"STREAM_PROCESSES (--processes) must be auto or at least 1, not {asked!r}")
+            if count > partitions:
+                logger.warning(
+                    "%s processes asked, but %s has %s partitions: running %s",
+                    count,
+                    config.events_topic,
+                    partitions,
+                    partitions,
+                )
+                count = partitions
+        return LocalProcesses(max(count, 1), settings.LOGGING)
 
     @staticmethod
     def _flink_setup(config: StreamConfig, options: dict[str, Any]) -> FlinkSetup:
