@@ -49,7 +49,7 @@ class StreamConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timestamp_window: TimestampWindow = field(default_factory=TimestampWindow)
     # A bundle of the source: at most this many records, or this many seconds.
-    max_records_per_poll: int = 5000
+    max_records_per_poll: int = 20_000
     poll_seconds: float = 0.25
     postgres_batch_size: int = 1000
     objects: ObjectRule = field(default_factory=ObjectRule)

@@ -185,7 +185,7 @@ def run(
         )
     if local and processes is not None and processes.count > 1:
         if max_records is not None:
-            raise ValueError("a record limit needs one process: each process counts its own records")
+            raise ValueError("a record limit needs one process (--processes 1): each process counts its own records")
         return _run_in_processes(config, beam_args, processes, idle_seconds, metrics_address)
     separate_workers = flink is not None and flink.workers == "process"
     if separate_workers and max_records is not None:

@@ -11,7 +11,9 @@ STREAM_GROUP_ID = env.string("STREAM_GROUP_ID", "holded-stream")
 STREAM_POSTGRES_USER = env.string("STREAM_POSTGRES_USER", "holded_stream")
 STREAM_POSTGRES_PASSWORD = env.secret("STREAM_POSTGRES_PASSWORD", "holded_stream", production=PRODUCTION)
 STREAM_ENRICHED_SUBJECT = env.string("STREAM_ENRICHED_SUBJECT", "events.enriched-value")
-STREAM_MAX_RECORDS_PER_POLL = env.integer("STREAM_MAX_RECORDS_PER_POLL", 5000)
+# Most records a poll of the source reads: a bundle. A bundle's end waits for both sinks, so
+# fewer, larger bundles leave less of their writes unoverlapped (decision 23).
+STREAM_MAX_RECORDS_PER_POLL = env.integer("STREAM_MAX_RECORDS_PER_POLL", 20_000)
 STREAM_POSTGRES_BATCH_SIZE = env.integer("STREAM_POSTGRES_BATCH_SIZE", 1000)
 # The lake's objects (streaming/objects.py): one ends after this many records, or
 # before a record of a later window of this many seconds (a divisor of an hour).

@@ -26,10 +26,13 @@ import time
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewPartitions
+from django.core.management import CommandError, call_command
 from hypothesis import given
 from hypothesis import strategies as st
+from pytest_django.fixtures import Settings as SettingsWrapper
 
-from streaming.config import Share
+from streaming.config import Share, StreamConfig
+from streaming.launcher import LocalProcesses, run
 from tests.support.kafka import read_all, wait_for_leaders
 from tests.support.lanes import StreamLane, free_port
 from tests.support.load import Load
@@ -54,6 +57,18 @@ PARTITIONS = 2
 def test_each_partition_is_read_by_exactly_one_process(count: int, partition: int) -> None:
     readers = [index for index in range(count) if Share(index, count).takes(partition)]
     assert readers == [partition % count]
+
+
+@pytest.mark.parametrize("asked", ["0", "-1", "two"])
+def test_a_count_of_processes_that_is_none_is_refused(asked: str) -> None:
+    with pytest.raises(CommandError, match="must be auto or at least 1"):
+        call_command("run_stream", "--processes", asked, "--metrics-address", "")
+
+
+def test_a_record_limit_needs_one_process(settings: SettingsWrapper) -> None:
+    config = StreamConfig.from_settings(settings)
+    with pytest.raises(ValueError, match=r"a record limit needs one process \(--processes 1\)"):
+        run(config, [], max_records=5, processes=LocalProcesses(2, {}))
 
 
 def processes(launcher: int) -> list[int]:

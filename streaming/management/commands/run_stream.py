@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -131,25 +132,24 @@ class Command(BaseCommand):
     def _processes(config: StreamConfig, asked: str) -> LocalProcesses:
         """How many processes the local runner runs in: never more than the events topic has partitions,
         for a process without one would have nothing to do."""
-        partitions = len(partitions_of(config, (config.events_topic,)))
-        if asked == "auto":
-            count = min(partitions, os.cpu_count() or 1)
-        else:
-            try:
+        count = 0
+        if asked != "auto":
+            with contextlib.suppress(ValueError):
                 count = int(asked)
-            except ValueError:
-                count = 0
             if count < 1:
                 raise CommandError(f"STREAM_PROCESSES (--processes) must be auto or at least 1, not {asked!r}")
-            if count > partitions:
-                logger.warning(
-                    "%s processes asked, but %s has %s partitions: running %s",
-                    count,
-                    config.events_topic,
-                    partitions,
-                    partitions,
-                )
-                count = partitions
+        partitions = len(partitions_of(config, (config.events_topic,)))
+        if not count:
+            count = min(partitions, os.cpu_count() or 1)
+        elif count > partitions:
+            logger.warning(
+                "%s processes asked, but %s has %s partitions: running %s",
+                count,
+                config.events_topic,
+                partitions,
+                partitions,
+            )
+            count = partitions
         return LocalProcesses(max(count, 1), settings.LOGGING)
 
     @staticmethod
