@@ -21,7 +21,8 @@ OLDER_THRESHOLDS = (20, 100)
 
 
 def tune() -> None:
-    """Call once start-up is done, before the pipeline runs."""
+    """Call once start-up is done, before the pipeline runs, in a process of the stream's own (run_stream's, one
+    of the local runner's processes, an SDK worker): not in a test's, whose objects it would freeze."""
     gc.collect()
     gc.freeze()  # what start-up made is never scanned again
     gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)

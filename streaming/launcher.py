@@ -173,8 +173,13 @@ def run(
     metrics_address: str = "",
     flink: FlinkSetup | None = None,
     processes: LocalProcesses | None = None,
+    own_process: bool = False,
 ) -> str:
-    """Run until stopped; the final state of the pipeline (DONE after a clean stop)."""
+    """Run until stopped; the final state of the pipeline (DONE after a clean stop).
+
+    `own_process`: this process runs the stream and nothing else (run_stream, not a test), so its garbage
+    collector is tuned for it (streaming/collection.py).
+    """
     requested = PipelineOptions(beam_args)
     local = flink is None and requested.view_as(StandardOptions).runner in LOCAL_RUNNERS
     if local and (requested.view_as(DirectOptions).direct_num_workers or 1) != 1:
@@ -224,7 +229,8 @@ def run(
         )
         pipeline = beam.Pipeline(runner=runner, options=options)
         build(pipeline, config)
-        collection.tune()
+        if own_process:
+            collection.tune()
         result = pipeline.run()
         if job_server is None:
             state = str(result.wait_until_finish())

@@ -30,20 +30,20 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewPartitions
+from confluent_kafka.admin import AdminClient
 
-from tests.support.kafka import read_all, wait_for_leaders
+from tests.support.kafka import read_all
 from tests.support.lanes import ROOT, StreamLane, free_port
 from tests.support.load import Load
 from tests.support.stream import (
     StreamJob,
     alive,
-    assert_each_record_once_in_lake,
+    assert_each_record_once_in_both_sinks,
     committed_offsets,
     descendants,
     health,
     metric,
-    rows_for,
+    spread_over,
     start_stream,
     wait_for,
 )
@@ -75,10 +75,7 @@ def committed(lane: StreamLane) -> list[int]:
 def test_flink_runs_the_pipeline_over_two_partitions_through_crashes_with_exact_accounting(
     stream_lane: StreamLane, kafka_admin: AdminClient, flink_job_server: str
 ) -> None:
-    kafka_admin.create_partitions([NewPartitions(stream_lane.events_topic, PARTITIONS)])[
-        stream_lane.events_topic
-    ].result(timeout=30)
-    wait_for_leaders(kafka_admin, [stream_lane.events_topic])
+    spread_over(kafka_admin, stream_lane, PARTITIONS)
     since = datetime.now(UTC) - timedelta(seconds=1)
     address = f"127.0.0.1:{free_port()}"
     options = ("--runner", "flink", "--metrics-address", address)
@@ -133,11 +130,7 @@ def test_flink_runs_the_pipeline_over_two_partitions_through_crashes_with_exact_
     assert "stream finished: DONE (signal SIGTERM)" in output
 
     assert sum(at_kill) < load.sent
-    assert assert_each_record_once_in_lake(stream_lane.events_topic, PARTITIONS) == load.sent
-    ids = [
-        (record.key() or b"").decode() for p in range(PARTITIONS) for record in read_all(stream_lane.events_topic, p)
-    ]
-    assert len(rows_for(ids)) == load.sent  # once each in PostgreSQL
+    assert assert_each_record_once_in_both_sinks(stream_lane, PARTITIONS) == load.sent
     assert committed(stream_lane) == ends
     report = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "reconcile", "--since", since.isoformat()],

@@ -25,7 +25,7 @@ import signal
 import time
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewPartitions
+from confluent_kafka.admin import AdminClient
 from django.core.management import CommandError, call_command
 from hypothesis import given
 from hypothesis import strategies as st
@@ -33,18 +33,18 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from streaming.config import Share, StreamConfig
 from streaming.launcher import LocalProcesses, run
-from tests.support.kafka import read_all, wait_for_leaders
+from tests.support.kafka import read_all
 from tests.support.lanes import StreamLane, free_port
 from tests.support.load import Load
 from tests.support.stream import (
     StreamJob,
     alive,
-    assert_each_record_once_in_lake,
+    assert_each_record_once_in_both_sinks,
     committed_offsets,
     descendants,
     health,
     metric,
-    rows_for,
+    spread_over,
     start_stream,
     wait_for,
 )
@@ -80,10 +80,7 @@ def processes(launcher: int) -> list[int]:
 def test_the_local_runner_in_two_processes_survives_crashes_with_exact_accounting(
     stream_lane: StreamLane, kafka_admin: AdminClient
 ) -> None:
-    kafka_admin.create_partitions([NewPartitions(stream_lane.events_topic, PARTITIONS)])[
-        stream_lane.events_topic
-    ].result(timeout=30)
-    wait_for_leaders(kafka_admin, [stream_lane.events_topic])
+    spread_over(kafka_admin, stream_lane, PARTITIONS)
     address = f"127.0.0.1:{free_port()}"
     options = ("--processes", "3", "--metrics-address", address)
     environment = {"LOG_LEVEL": "INFO"}
@@ -135,9 +132,5 @@ def test_the_local_runner_in_two_processes_survives_crashes_with_exact_accountin
     assert last.returncode == 0, output[-5000:]
     assert "stream finished: DONE (signal SIGTERM)" in output
 
-    assert assert_each_record_once_in_lake(stream_lane.events_topic, PARTITIONS) == load.sent
-    ids = [
-        (record.key() or b"").decode() for p in range(PARTITIONS) for record in read_all(stream_lane.events_topic, p)
-    ]
-    assert len(rows_for(ids)) == load.sent  # once each in PostgreSQL
+    assert assert_each_record_once_in_both_sinks(stream_lane, PARTITIONS) == load.sent
     print(f"{load.sent} records over {PARTITIONS} partitions, each exactly once, commits at {ends}")

@@ -18,13 +18,14 @@ from typing import Any, TypeVar
 
 import psycopg2
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewPartitions
 from django.conf import settings
 
 from contract.lake import parse_key, read_lines
 from integrations.clients import kafka_config, s3_client
 from streaming.config import StreamConfig
 from streaming.launcher import run
-from tests.support.kafka import read_all
+from tests.support.kafka import read_all, wait_for_leaders
 from tests.support.lanes import ROOT, StreamLane
 
 
@@ -224,3 +225,18 @@ def metric(address: str, name: str) -> float:
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
         lines = response.read().decode().splitlines()
     return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(name))
+
+
+def spread_over(kafka_admin: AdminClient, lane: StreamLane, partitions: int) -> None:
+    """Give the lane's events topic `partitions` partitions, once each has a leader."""
+    kafka_admin.create_partitions([NewPartitions(lane.events_topic, partitions)])[lane.events_topic].result(timeout=30)
+    wait_for_leaders(kafka_admin, [lane.events_topic])
+
+
+def assert_each_record_once_in_both_sinks(lane: StreamLane, partitions: int) -> int:
+    """Every record of the lane's events topic is a line of exactly one lake object of its partition (no two
+    overlapping) and one row of PostgreSQL; how many records that is."""
+    count = assert_each_record_once_in_lake(lane.events_topic, partitions)
+    ids = [(record.key() or b"").decode() for p in range(partitions) for record in read_all(lane.events_topic, p)]
+    assert len(rows_for(ids)) == count  # once each in PostgreSQL
+    return count

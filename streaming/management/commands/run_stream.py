@@ -122,6 +122,7 @@ class Command(BaseCommand):
                 metrics_address=options["metrics_address"],
                 flink=setup,
                 processes=processes,
+                own_process=True,
             )
         except (FlinkError, ValueError) as error:
             raise CommandError(str(error)) from error
