@@ -95,7 +95,7 @@ def _install_stop_handlers() -> None:
         return
 
     def handler(signum: int, _frame: Any) -> None:
-        lifecycle.request_stop(f"signal {signal.Signals(signum).name}", everywhere=True)
+        lifecycle.note_signal(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
@@ -302,7 +302,10 @@ def _run_in_processes(
             child.stdin.close()
             children.append(child)
         state = _wait_for_processes(children)
-        logger.info("stream finished: %s (%s)", state, lifecycle.stop_reason() or "source ended")
+        if state == "DONE":
+            logger.info("stream finished: DONE (%s)", lifecycle.stop_reason() or "source ended")
+        else:
+            logger.error("stream finished: %s", state)  # the state names the process that failed
         return state
     finally:
         for child in children:

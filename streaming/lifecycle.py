@@ -34,6 +34,7 @@ _idle_seconds: float | None = None
 _stop_file = ""
 _configured = False
 _finished: set[tuple[str, int]] = set()  # partitions whose reader has stopped, its objects committed
+_signalled = ""  # the signal that asked for a stop, not yet acted on (note_signal)
 
 
 def configure(*, max_records: int | None, idle_seconds: float | None, stop_file: str = "") -> None:
@@ -74,7 +75,25 @@ def request_stop(reason: str, *, everywhere: bool = False) -> None:
             logger.error("could not tell the workers to stop (%s): %s", _stop_file, error)
 
 
+def note_signal(name: str) -> None:
+    """From a signal handler: a stop of every worker, carried out by the next stop_requested().
+
+    Only an assignment here. A handler runs in the main thread between two of
+    its bytecodes, maybe while that thread holds this module's lock or is
+    logging: taking the lock there deadlocks. It did, in a process that got
+    SIGTERM twice, the second while the first one's stop was being logged.
+    The source asks stop_requested() between polls, and so does every
+    launcher's wait, at least twice a second.
+    """
+    global _signalled
+    _signalled = name
+
+
 def stop_requested() -> bool:
+    global _signalled
+    if _signalled:
+        name, _signalled = _signalled, ""
+        request_stop(f"signal {name}", everywhere=True)
     if not _stop.is_set() and _stop_file and os.path.exists(_stop_file):
         try:
             with open(_stop_file) as marker:

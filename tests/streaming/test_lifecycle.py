@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streaming import lifecycle
+from streaming.launcher import _install_stop_handlers
 from streaming.retry import RetryPolicy, StoppedDuringOutage
 
 QUICK_POLICY = RetryPolicy(first_delay=0.01, max_delay=0.02)
@@ -99,3 +103,24 @@ def test_ready_once_polling_and_not_while_a_service_fails() -> None:
     assert not ready
     assert checks["test"].endswith("ConnectionError: refused")
     assert lifecycle.readiness() == (True, {})
+
+
+@pytest.mark.timeout(30)  # what this guards against is a hang
+def test_signals_while_the_lock_is_held_stop_the_run_without_a_deadlock(tmp_path: Path) -> None:
+    """A handler runs in the main thread between two bytecodes, maybe while it holds the lifecycle's lock (the
+    source notes each poll under it): taking the lock there would never return. Two SIGTERMs in a row, as a
+    local runner's process once got, while the lock is held."""
+    stop_file = tmp_path / "stop"
+    lifecycle.configure(max_records=None, idle_seconds=None, stop_file=str(stop_file))
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _install_stop_handlers()
+        with lifecycle._lock:
+            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert lifecycle.stop_requested()
+        assert lifecycle.stop_reason() == "signal SIGTERM"
+        assert stop_file.read_text() == "signal SIGTERM"  # every worker of the run stops too
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
