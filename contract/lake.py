@@ -53,7 +53,7 @@ def line(document: Any) -> bytes:
     NaN and Infinity raise ValueError: they are not JSON, and no reader of the
     lake could read them back. So does a text that is not Unicode (a lone
     surrogate). orjson writes it, in a tenth of the standard library's time
-    (decision 20); what orjson refuses to write (an integer beyond 64 bits, a
+    (decision 23); what orjson refuses to write (an integer beyond 64 bits, a
     key that is not a text, nesting beyond 254 levels) goes the standard
     library's way, which writes it or raises.
     """

@@ -24,7 +24,7 @@ from streaming.workers import RunDirectory
 @dataclass(frozen=True)
 class Share:
     """The partitions a process of the local runner reads: of each topic, those whose number is `index`
-    modulo `count` (streaming/local_processes.py). The whole of every topic by default."""
+    modulo `count` (streaming/local_process.py). The whole of every topic by default."""
 
     index: int = 0
     count: int = 1

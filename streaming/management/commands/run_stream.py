@@ -55,7 +55,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--runner",
             choices=RUNNERS,
-            help="direct: Beam's local runner, in this process; flink: Apache Flink (streaming/flink.py); "
+            help="direct: Beam's local runner, in this process or in a process a partition (--processes); "
+            "flink: Apache Flink (streaming/flink.py); "
             f"default {settings.STREAM_RUNNER}",
         )
         parser.add_argument(
