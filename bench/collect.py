@@ -225,9 +225,9 @@ PEER_HOME = Path(os.environ.get("PEER_HOME", str(Path.home() / ".cache" / "holde
 PEER_BENTHOS = Path(os.environ.get("PEER_BENTHOS", str(PEER_HOME / "bin" / "benthos")))
 
 
-def peer_present() -> bool:
-    """The Benthos peer's binary is built (../shared/peer/build.sh) and its collector config is beside us."""
-    return PEER_BENTHOS.exists() and (PEER_DIR / "collector.yaml").exists()
+def peer_present(config: str = "collector.yaml") -> bool:
+    """The Benthos peer's binary is built (../shared/peer/build.sh) and its `config` is beside us."""
+    return PEER_BENTHOS.exists() and (PEER_DIR / config).exists()
 
 
 def peer_environment(extra: dict[str, str]) -> dict[str, str]:
@@ -244,6 +244,10 @@ def peer_environment(extra: dict[str, str]) -> dict[str, str]:
         "S3_SECRET_ACCESS_KEY": settings.S3_SECRET_ACCESS_KEY,
         "COLLECT_MAX_EVENTS": str(settings.COLLECT_MAX_EVENTS),
         "COLLECT_MAX_BODY_BYTES": str(settings.COLLECT_MAX_BODY_BYTES),
+        "POSTGRES_HOST": str(settings.DATABASES["default"]["HOST"]),
+        "POSTGRES_PORT": str(settings.DATABASES["default"]["PORT"]),
+        "STREAM_POSTGRES_USER": settings.STREAM_POSTGRES_USER,
+        "STREAM_POSTGRES_PASSWORD": settings.STREAM_POSTGRES_PASSWORD,
         "PEER_DELIVERY_TIMEOUT": f"{settings.KAFKA_DELIVERY_TIMEOUT_SECONDS}s",
         "PEER_LOG_LEVEL": "WARN",
         **extra,

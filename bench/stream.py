@@ -68,7 +68,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from confluent_kafka.schema_registry import Schema  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from bench.collect import PEER_BENTHOS, PEER_DIR, sample_event, serve_api, start_peer, stop  # noqa: E402
+from bench.collect import PEER_BENTHOS, peer_present, sample_event, serve_api, start_peer, stop  # noqa: E402
 from contract import lake, wire  # noqa: E402
 from contract.enriched import enrich  # noqa: E402
 from contract.ids import event_id, new_package_id  # noqa: E402
@@ -539,11 +539,9 @@ class Backlog:
     peer_objects: int = 0
 
 
-def measure_backlog(
-    backlog: int, baseline: bool, partitions: int = 1, stream_args: tuple[str, ...] = (), peer: bool = False
-) -> Backlog:
-    """The Beam job on a backlog; with `baseline`, the plain consumer loop on it too; with `peer`, the Benthos
-    peer's lake config, when its binary is built."""
+def measure_backlog(backlog: int, baseline: bool, partitions: int = 1, stream_args: tuple[str, ...] = ()) -> Backlog:
+    """The Beam job on a backlog; with `baseline`, the plain consumer loop on it too, and the Benthos peer's
+    lake config when its binary is built."""
     lane = Lane("backlog", partitions)
     try:
         print(f"producing a backlog of {backlog} events over {partitions} partition(s) ...", flush=True)
@@ -555,11 +553,11 @@ def measure_backlog(
             with database_of_its_own(lane, "plain"):
                 measured.plain = run_plain_consumer(lane, backlog)
             print(f"plain consumer loop: {measured.plain:.0f} events/s into both sinks", flush=True)
-        if peer and PEER_BENTHOS.exists() and (PEER_DIR / PEER_LAKE_CONFIG).exists():
+        if baseline and peer_present(PEER_LAKE_CONFIG):
             with database_of_its_own(lane, "peer"):
                 measured.peer, measured.peer_memory, measured.peer_objects = run_peer_lake(lane, ids)
             print(f"Benthos peer ({PEER_LAKE_CONFIG}): {measured.peer:.0f} events/s into both sinks", flush=True)
-        elif peer:
+        elif baseline:
             print(f"no Benthos peer at {PEER_BENTHOS}: ours only (build it with ../shared/peer/build.sh)")
         return measured
     finally:
@@ -596,10 +594,6 @@ def run_peer_lake(lane: Lane, expected: list[str]) -> tuple[float, str, int]:
         "KAFKA_TOPIC_DEAD_LETTER": lane.dead_letter_topic,
         "STREAM_GROUP_ID": f"{lane.group_id}-peer",
         "POSTGRES_DB": lane.database,
-        "POSTGRES_HOST": str(settings.DATABASES["default"]["HOST"]),
-        "POSTGRES_PORT": str(settings.DATABASES["default"]["PORT"]),
-        "STREAM_POSTGRES_USER": settings.STREAM_POSTGRES_USER,
-        "STREAM_POSTGRES_PASSWORD": settings.STREAM_POSTGRES_PASSWORD,
     }
     log = Path(tempfile.gettempdir()) / f"holded-bench-peer-stream-{os.getpid()}.log"
     process, _ = start_peer(PEER_LAKE_CONFIG, extra, log)
@@ -666,11 +660,7 @@ def main() -> None:
     if args.runners:
         compare_runners(args.backlog)
         return
-    backlog = (
-        None
-        if args.skip_backlog
-        else measure_backlog(args.backlog, not args.skip_baseline, args.partitions, peer=not args.skip_baseline)
-    )
+    backlog = None if args.skip_backlog else measure_backlog(args.backlog, not args.skip_baseline, args.partitions)
 
     fresh: list[tuple[int, Freshness]] = []
     rates = [] if args.skip_freshness else [args.rate] + [int(r) for r in args.fresh_rates.split(",") if r]

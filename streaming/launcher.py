@@ -320,9 +320,9 @@ def _wait_for_processes(children: list[subprocess.Popen[bytes]]) -> str:
     failure = ""
     stop_seen: float | None = None
     while any(child.poll() is None for child in children):
-        for index, child in enumerate(children):
-            if child.returncode not in (None, 0) and not failure:
-                failure = f"process {index} (pid {child.pid}) ended with {describe(child.returncode)}"
+        if not failure:
+            failure = _first_failure(children)
+            if failure:
                 logger.error("%s: stopping the others", failure)
                 lifecycle.request_stop(failure, everywhere=True)
         if lifecycle.stop_requested():
@@ -334,7 +334,13 @@ def _wait_for_processes(children: list[subprocess.Popen[bytes]]) -> str:
                 failure = failure or f"processes {running} did not stop"
                 break
         time.sleep(0.2)
-    for index, child in enumerate(children):
-        if child.returncode not in (None, 0) and not failure:
-            failure = f"process {index} (pid {child.pid}) ended with {describe(child.returncode)}"
+    failure = failure or _first_failure(children)
     return f"FAILED: {failure}" if failure else "DONE"
+
+
+def _first_failure(children: list[subprocess.Popen[bytes]]) -> str:
+    """The first process (as last polled) that ended other than cleanly, named; empty if none did."""
+    for index, child in enumerate(children):
+        if child.returncode not in (None, 0):
+            return f"process {index} (pid {child.pid}) ended with {describe(child.returncode)}"
+    return ""
