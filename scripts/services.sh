@@ -12,6 +12,7 @@
 # seconds; `down` keeps the data, `down --purge` deletes it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/kafka-cluster-id.sh"
 
 SERVICES=(postgres kafka registry s3)
 WAIT_SECONDS="${HOLDED_WAIT_SECONDS:-120}"
@@ -133,8 +134,7 @@ rootLogger.appenderRef.file.ref = file
 EOF
     if [[ ! -f "$dir/data/meta.properties" ]]; then
         local cluster_id
-        # A Kafka cluster id is 16 random bytes in URL-safe base64, unpadded.
-        cluster_id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+        cluster_id="$(new_kafka_cluster_id)"
         java -Dlog4j2.configurationFile="$KAFKA_HOME/tools-log4j2.properties" -cp "$KAFKA_HOME/lib/*" \
             kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
             || { cat "$dir/format.log" >&2; die "could not format Kafka's storage"; }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.lanes import ROOT
 from tests.support.scripts import run_script
 
 
@@ -49,6 +52,27 @@ def test_a_missing_tool_is_named_with_its_fix(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "'java' is not installed" in result.stderr
     assert "apt-get install openjdk-17-jre-headless" in result.stderr
+
+
+def test_a_new_kafka_cluster_id_never_reads_as_an_option() -> None:
+    # One plain draw in 64 starts with '-', and kafka-storage then fails with
+    # "--cluster-id: expected one argument". A thousand draws would hold one
+    # such id but for the redraw (the odds of none are 1 in 6 million).
+    draws = 1000
+    script = f"source scripts/lib/kafka-cluster-id.sh; for _ in $(seq {draws}); do new_kafka_cluster_id; done"
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    ids = result.stdout.split()
+    assert len(ids) == draws
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", cluster_id) for cluster_id in ids)
+    assert len(set(ids)) == draws
 
 
 @pytest.mark.integration
