@@ -20,7 +20,6 @@ import logging
 import os
 import signal
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -56,11 +55,14 @@ def describe(code: int) -> str:
 
 def supervise(command: list[str], backoff: Backoff = Backoff()) -> int:
     """Run `command` until it ends by itself or is asked to stop; its last exit code."""
-    stop = threading.Event()
+    # The signals that asked for a stop. A handler runs in the main thread between two bytecodes, maybe while
+    # that thread holds a lock (a threading.Event's, during its wait), so it takes none: it notes the signal in
+    # a list (append is atomic) and passes it on; the loop below reads the list.
+    stops: list[int] = []
     child: subprocess.Popen[bytes] | None = None
 
     def forward(signum: int, _frame: Any) -> None:
-        stop.set()
+        stops.append(signum)
         if child is not None and child.poll() is None:
             child.send_signal(signum)
 
@@ -74,7 +76,7 @@ def supervise(command: list[str], backoff: Backoff = Backoff()) -> int:
         logger.info("supervisor: stream started (pid %s, restarts so far %s)", child.pid, restarts)
         code = child.wait()
         ran = time.monotonic() - started
-        if stop.is_set() or code == 0:
+        if stops or code == 0:
             logger.info("supervisor: stream ended with %s after %.0fs", describe(code), ran)
             return code
         if ran >= backoff.healthy_after:
@@ -87,6 +89,17 @@ def supervise(command: list[str], backoff: Backoff = Backoff()) -> int:
             delay,
             restarts,
         )
-        if stop.wait(delay):
+        if _stopped_within(delay, stops):
             return code
         delay = min(delay * 2, backoff.max_delay)
+
+
+def _stopped_within(seconds: float, stops: list[int]) -> bool:
+    """Wait up to `seconds`, in short sleeps so that a stop is seen within 0.1 s; whether one came."""
+    deadline = time.monotonic() + seconds
+    while not stops:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(left, 0.1))
+    return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,25 @@ def test_a_failing_job_is_restarted_until_it_ends_by_itself(tmp_path: Path, own_
 
     assert code == 0
     assert runs.read_text().split() == ["0", "1", "2"]
+
+
+def test_a_signal_during_the_backoff_ends_the_supervisor_without_another_run(
+    tmp_path: Path, own_signal_handlers: None
+) -> None:
+    # The job fails at once; the supervisor would wait 30 s before starting it again, but SIGTERM comes first.
+    runs = tmp_path / "runs"
+    script = f'echo "$HOLDED_STREAM_RESTARTS" >> {runs}; exit 3'
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    started = time.monotonic()
+    try:
+        code = supervise(["sh", "-c", script], Backoff(first_delay=30, max_delay=30))
+    finally:
+        timer.cancel()
+
+    assert code == 3
+    assert time.monotonic() - started < 5
+    assert runs.read_text().split() == ["0"]
 
 
 def restarts(address: str) -> float:
