@@ -106,6 +106,20 @@ def _install_stop_handlers() -> None:
 STOP_GRACE_SECONDS = 90.0
 
 
+class _StopGrace:
+    """The launcher's clock for a stop: from the first time it sees one requested, STOP_GRACE_SECONDS."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+
+    def over(self) -> bool:
+        """A stop was requested, and its readers have had their grace."""
+        if not lifecycle.stop_requested():
+            return False
+        self._since = self._since or time.monotonic()
+        return time.monotonic() - self._since > STOP_GRACE_SECONDS
+
+
 def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: StreamConfig, run: RunDirectory) -> str:
     """Wait for the Flink job; end it once every partition's reader has stopped and committed.
 
@@ -122,23 +136,19 @@ def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: Strea
     readers_done = threading.Event()
 
     def end_when_readers_stop() -> None:
-        stop_seen: float | None = None
+        grace = _StopGrace()
         while not ended.wait(0.5):
             done = workers.finished(run)
             if partitions <= done:
                 readers_done.set()
                 logger.info("every partition's reader has stopped and committed: ending the Flink job")
                 break
-            if lifecycle.stop_requested():
-                stop_seen = stop_seen or time.monotonic()
-                if time.monotonic() - stop_seen > STOP_GRACE_SECONDS:
-                    left = sorted(partitions - done)
-                    logger.error(
-                        "readers still running %.0fs after the stop: %s; ending the Flink job",
-                        STOP_GRACE_SECONDS,
-                        left,
-                    )
-                    break
+            if grace.over():
+                left = sorted(partitions - done)
+                logger.error(
+                    "readers still running %.0fs after the stop: %s; ending the Flink job", STOP_GRACE_SECONDS, left
+                )
+                break
         else:
             return
         job_server.ending()
@@ -318,21 +328,18 @@ def _run_in_processes(
 def _wait_for_processes(children: list[subprocess.Popen[bytes]]) -> str:
     """DONE once every process has ended cleanly; FAILED, naming it, as soon as one fails (the others stop)."""
     failure = ""
-    stop_seen: float | None = None
+    grace = _StopGrace()
     while any(child.poll() is None for child in children):
         if not failure:
             failure = _first_failure(children)
             if failure:
                 logger.error("%s: stopping the others", failure)
                 lifecycle.request_stop(failure, everywhere=True)
-        if lifecycle.stop_requested():
-            stop_seen = stop_seen or time.monotonic()
-            if time.monotonic() - stop_seen > STOP_GRACE_SECONDS:
-                running = [child.pid for child in children if child.poll() is None]
-                grace = STOP_GRACE_SECONDS
-                logger.error("processes %s still running %.0fs after the stop; ending them", running, grace)
-                failure = failure or f"processes {running} did not stop"
-                break
+        if grace.over():
+            running = [child.pid for child in children if child.poll() is None]
+            logger.error("processes %s still running %.0fs after the stop; ending them", running, STOP_GRACE_SECONDS)
+            failure = failure or f"processes {running} did not stop"
+            break
         time.sleep(0.2)
     failure = failure or _first_failure(children)
     return f"FAILED: {failure}" if failure else "DONE"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -31,6 +32,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from streaming import launcher, lifecycle
 from streaming.config import Share, StreamConfig
 from streaming.launcher import LocalProcesses, run
 from tests.support.kafka import read_all
@@ -71,8 +73,29 @@ def test_a_record_limit_needs_one_process(settings: SettingsWrapper) -> None:
         run(config, [], max_records=5, processes=LocalProcesses(2, {}))
 
 
-def processes(launcher: int) -> list[int]:
-    return [pid for pid, command in descendants(launcher) if "streaming.local_process" in command]
+def test_processes_that_outlive_a_stop_by_the_grace_fail_the_run_naming_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A process that never reads the stop file (here: a sleep) is given STOP_GRACE_SECONDS, then reported.
+    monkeypatch.setattr(launcher, "STOP_GRACE_SECONDS", 0.5)
+    lifecycle.configure(max_records=None, idle_seconds=None)
+    stuck = subprocess.Popen(["sleep", "60"])
+    try:
+        lifecycle.request_stop("a test")
+        started = time.monotonic()
+        state = launcher._wait_for_processes([stuck])
+        waited = time.monotonic() - started
+    finally:
+        stuck.kill()
+        stuck.wait()
+        lifecycle.configure(max_records=None, idle_seconds=None)
+
+    assert state == f"FAILED: processes [{stuck.pid}] did not stop"
+    assert 0.5 < waited < 5
+
+
+def processes(launcher_pid: int) -> list[int]:
+    return [pid for pid, command in descendants(launcher_pid) if "streaming.local_process" in command]
 
 
 @pytest.mark.integration
