@@ -294,6 +294,13 @@ class LakeLines:
             self.read.add(key)
         return len(self.lines)
 
+    def wait_until(self, count: int, seconds: float) -> bool:
+        """Refresh until `count` correlationIds are seen, for at most `seconds`; whether they were."""
+        deadline = time.monotonic() + seconds
+        while self.refresh() < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return len(self.lines) >= count
+
     def exactly_once(self, expected: list[str]) -> bool:
         return sorted(self.lines) == sorted(expected) and all(count == 1 for count in self.lines.values())
 
@@ -313,10 +320,7 @@ def run_beam(lane: Lane, expected: int, stream_args: tuple[str, ...] = ()) -> tu
     sampler.start()
     lines = LakeLines(lane.events_topic)
     first, last = wait_for_rows(lane, expected, timeout=1800, process=process)
-    deadline = time.monotonic() + 120
-    while lines.refresh() < expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    both = time.monotonic() if len(lines.lines) >= expected else None
+    both = time.monotonic() if lines.wait_until(expected, 120) else None
     sampler.running = False  # the drain's memory, not the processes' ending after it
     _, errors = process.communicate(timeout=120)
     if process.returncode != 0:
@@ -602,9 +606,7 @@ def run_peer_lake(lane: Lane, expected: list[str]) -> tuple[float, str, int]:
     lines = LakeLines(lane.events_topic)
     try:
         first, last = wait_for_rows(lane, len(expected), timeout=1800, process=process)  # type: ignore[arg-type]
-        deadline = time.monotonic() + 120
-        while lines.refresh() < len(expected) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        lines.wait_until(len(expected), 120)  # short of them, the check below says how many
         both = time.monotonic()
     finally:
         sampler.running = False
