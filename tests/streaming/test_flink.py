@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from tests.support.kafka import read_all
 from tests.support.lanes import ROOT, StreamLane, free_port
 from tests.support.load import Load
 from tests.support.stream import (
@@ -42,6 +41,7 @@ from tests.support.stream import (
     committed_offsets,
     descendants,
     health,
+    log_ends,
     metric,
     spread_over,
     start_stream,
@@ -120,7 +120,7 @@ def test_flink_runs_the_pipeline_over_two_partitions_through_crashes_with_exact_
             stream.kill()
 
     # 3. A new run resumes from the committed offsets, drains the topic, and stops cleanly on SIGTERM.
-    ends = [len(read_all(stream_lane.events_topic, partition)) for partition in range(PARTITIONS)]
+    ends = log_ends(stream_lane, PARTITIONS)
     last = start_stream(stream_lane, *options, env={**environment, "LOG_LEVEL": "INFO"})
     wait_for(lambda: committed(stream_lane) == ends or last.poll() is not None, 300, f"commits at {ends}")
     assert last.poll() is None, last.communicate()[0][-5000:]

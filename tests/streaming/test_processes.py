@@ -35,7 +35,6 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from streaming import launcher, lifecycle
 from streaming.config import Share, StreamConfig
 from streaming.launcher import LocalProcesses, run
-from tests.support.kafka import read_all
 from tests.support.lanes import StreamLane, free_port
 from tests.support.load import Load
 from tests.support.stream import (
@@ -45,6 +44,7 @@ from tests.support.stream import (
     committed_offsets,
     descendants,
     health,
+    log_ends,
     metric,
     spread_over,
     start_stream,
@@ -144,7 +144,7 @@ def test_the_local_runner_in_two_processes_survives_crashes_with_exact_accountin
             stream.kill()
 
     # 3. A new run resumes from the committed offsets, drains the topic, and stops cleanly on SIGTERM.
-    ends = [len(read_all(stream_lane.events_topic, partition)) for partition in range(PARTITIONS)]
+    ends = log_ends(stream_lane, PARTITIONS)
     last = start_stream(stream_lane, *options, env=environment)
     wait_for(
         lambda: committed_offsets(stream_lane, PARTITIONS) == ends or last.poll() is not None, 180, f"commits at {ends}"

@@ -76,6 +76,11 @@ def committed_offsets(lane: StreamLane, partitions: int) -> list[int]:
     return [committed_offset(lane, partition) for partition in range(partitions)]
 
 
+def log_ends(lane: StreamLane, partitions: int) -> list[int]:
+    """How many records each partition of the lane's events topic holds: where a drained stream commits."""
+    return [len(read_all(lane.events_topic, partition)) for partition in range(partitions)]
+
+
 def committed_offset(lane: StreamLane, partition: int = 0) -> int:
     """The stream's committed offset of a partition of the lane's events topic (negative: none yet)."""
     consumer = Consumer(kafka_config().consumer(lane.group_id, "tests"))
