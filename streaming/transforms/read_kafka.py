@@ -345,12 +345,11 @@ class _ReadPartition(beam.DoFn):
         try:
             # With where the dead-letter topic ends: a replay then writes no dead letter twice (streaming/replay.py).
             # The dead-letter topic's own commits need none: archiving it writes nothing to Kafka.
-            metadata = (
-                commit_metadata(consumer, self._config.dead_letter_topic)
-                if topic == self._config.events_topic
-                else None
-            )
-            where = TopicPartition(topic, partition, next_offset, metadata=metadata)
+            if topic == self._config.events_topic:
+                metadata = commit_metadata(consumer, self._config.dead_letter_topic)
+                where = TopicPartition(topic, partition, next_offset, metadata=metadata)
+            else:  # confluent-kafka refuses a metadata of None: the argument is left out
+                where = TopicPartition(topic, partition, next_offset)
             consumer.commit(offsets=[where], asynchronous=False)
         except KafkaException as error:
             # Not fatal: the next bundle commits a later offset; a restart before

@@ -81,11 +81,11 @@ def log_ends(lane: StreamLane, partitions: int) -> list[int]:
     return [len(read_all(lane.events_topic, partition)) for partition in range(partitions)]
 
 
-def committed_offset(lane: StreamLane, partition: int = 0) -> int:
-    """The stream's committed offset of a partition of the lane's events topic (negative: none yet)."""
+def committed_offset(lane: StreamLane, partition: int = 0, topic: str | None = None) -> int:
+    """The stream's committed offset of a partition of the lane's events topic, or of `topic` (negative: none)."""
     consumer = Consumer(kafka_config().consumer(lane.group_id, "tests"))
     try:
-        (committed,) = consumer.committed([TopicPartition(lane.events_topic, partition)], timeout=10)
+        (committed,) = consumer.committed([TopicPartition(topic or lane.events_topic, partition)], timeout=10)
         return int(committed.offset)
     finally:
         consumer.close()
