@@ -7,6 +7,7 @@ class CollectorConfig(AppConfig):
     verbose_name = "Event collector (POST /collect)"
 
     def ready(self) -> None:
+        from collector import checks  # noqa: F401  (registers the checks that the limits agree)
         from collector.roles import grant_api_role
 
         # post_migrate is sent per app with models, after every migration has

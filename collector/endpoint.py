@@ -8,7 +8,7 @@ Two doors lead here, and give the same answer to the same request:
   Django's test client. DRF renders the answer as a page or as JSON.
 
 Steps, each with a typed error (a 4xx or a 503, never a 5xx of ours): the
-API key, the client's rate, the body (read_events), then the package itself
+API key, the client's rate, the body (read_body, parse_json), then the package itself
 (collect_package). Every answer is counted by its status.
 """
 
@@ -31,7 +31,7 @@ from collector.errors import (
     error_headers,
 )
 from collector.metrics import count_package
-from collector.parsers import read_events
+from collector.parsers import parse_json, read_body
 from collector.services import CollectResult, collect_package
 from collector.throttling import check_rate
 from contract.registry import SchemaUnavailable
@@ -60,7 +60,8 @@ def take_package(request: HttpRequest) -> CollectResult:
     """Check the request, then collect its package; every refusal is an APIException."""
     client = authenticate(request.META)
     check_rate(request.META, client)
-    events = read_events(request)
+    body = read_body(request)
+    events = parse_json(body, settings.COLLECT_MAX_JSON_DEPTH)
     if not isinstance(events, list):
         raise InvalidPackage("The body must be a JSON array of events.")
     if not events:
@@ -68,7 +69,7 @@ def take_package(request: HttpRequest) -> CollectResult:
     if len(events) > settings.COLLECT_MAX_EVENTS:
         raise PayloadTooLarge(f"A package holds at most {settings.COLLECT_MAX_EVENTS} events, got {len(events)}.")
     try:
-        result = collect_package(events=events)
+        result = collect_package(events=events, body=body)
     except SchemaUnavailable as error:
         raise SchemaRegistryUnavailable(str(error), wait=settings.COLLECT_RETRY_AFTER_SECONDS) from error
     if not result.confirmed:

@@ -8,6 +8,7 @@ samples there and /metrics adds them up. The stream declares its own, apart
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
@@ -23,12 +24,22 @@ from prometheus_client import (
     multiprocess,
 )
 
+from contract.schemas import field_paths, schema_path
+
 COLLECT_EVENTS = Counter(
     "holded_collect_events_total", "Events by outcome: accepted, rejected, unconfirmed.", ["status"]
 )
 COLLECT_REJECTIONS = Counter(
-    "holded_collect_rejections_total", "Rejected events by the first field named in their error.", ["field"]
+    "holded_collect_rejections_total",
+    "Rejected events by the first field named in their error: a field of the contract, else other.",
+    ["field"],
 )
+# The labels `field` may take: a label is a series for the life of the process, so none comes from a request.
+# Each field of the events contract, the containers normalization names, and what is not a field.
+REJECTION_FIELDS = frozenset(
+    [*field_paths(json.loads(schema_path("events.raw-value").read_text())), "event", "headers", "encoding"]
+)
+OTHER_FIELD = "other"
 COLLECT_PACKAGES = Counter("holded_collect_packages_total", "Packages by HTTP status.", ["status"])
 COLLECT_ACK_SECONDS = Histogram(
     "holded_collect_kafka_ack_seconds",
@@ -37,7 +48,7 @@ COLLECT_ACK_SECONDS = Histogram(
 )
 
 
-@lru_cache(maxsize=64)  # the statuses are few
+@lru_cache(maxsize=128)  # the statuses and REJECTION_FIELDS are few
 def _child(metric: Counter, label: str) -> Any:
     """The child of `metric` for `label`, resolved once (labels() takes a lock and a lookup).
 
@@ -52,6 +63,11 @@ def count_events(counts: Mapping[Any, int]) -> None:
     for status, count in counts.items():
         if count:
             _child(COLLECT_EVENTS, status).inc(count)
+
+
+def count_rejection(field: str) -> None:
+    """One rejected event, by the first field its error names (one of REJECTION_FIELDS, else other)."""
+    _child(COLLECT_REJECTIONS, field if field in REJECTION_FIELDS else OTHER_FIELD).inc()
 
 
 def count_package(status: int) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +131,11 @@ def is_json(content_type: str) -> bool:
 
 def read_events(request: HttpRequest) -> Any:
     """The parsed body of a POST /collect: size, media type, encoding and JSON checked, in that order."""
+    return parse_json(read_body(request), settings.COLLECT_MAX_JSON_DEPTH)
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The body of a POST /collect, decompressed: size, media type and encoding checked, in that order."""
     limit = settings.COLLECT_MAX_BODY_BYTES
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > limit:
@@ -148,4 +154,35 @@ def read_events(request: HttpRequest) -> Any:
         body = gunzip(body, limit)
     elif encoding not in ("", "identity"):
         raise UnsupportedContentEncoding(f"Content-Encoding {encoding!r} is not supported; use gzip or identity.")
-    return parse_json(body, settings.COLLECT_MAX_JSON_DEPTH)
+    return body
+
+
+# What a scan of a JSON text stops at: a whole string (escapes included), or a bracket or a comma.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+
+
+def element_texts(body: bytes) -> list[bytes]:
+    """The text of each element of the JSON array `body`, exactly as sent (in UTF-8).
+
+    For a dead letter that must hold an event as received when the event,
+    written again as JSON, would no longer fit a Kafka record (a number such
+    as 1e15 is written 1000000000000000.0). Call it only on a body that
+    parsed as a JSON array.
+    """
+    text = body.decode(json.detect_encoding(body))
+    elements: list[bytes] = []
+    depth, start = 0, -1
+    for token in _TOKENS.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            if depth == 1:
+                start = token.end()
+        elif mark in "]}":
+            depth -= 1
+            if depth == 0 and text[start : token.start()].strip():
+                elements.append(text[start : token.start()].strip().encode(errors="backslashreplace"))
+        elif mark == "," and depth == 1:
+            elements.append(text[start : token.start()].strip().encode(errors="backslashreplace"))
+            start = token.end()
+    return elements

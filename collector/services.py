@@ -19,17 +19,19 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from django.conf import settings
 
 from collector import kafka
-from collector.metrics import COLLECT_ACK_SECONDS, COLLECT_REJECTIONS, count_events
+from collector.metrics import COLLECT_ACK_SECONDS, count_events, count_rejection
+from collector.parsers import element_texts
 from collector.schema import events_schema, timestamp_window
 from contract import wire
-from contract.dead_letter import DeadLetter, Headers, record_size
+from contract.dead_letter import DeadLetter, DeadLetterTooLarge, Headers
 from contract.ids import event_id, new_package_id
+from contract.limits import EVENT_MAX_BYTES
 from contract.normalize import normalize_event
 from contract.registry import RegisteredSchema
 from contract.validation import FieldError, InvalidEvent, TimestampWindow, validate_event
@@ -91,7 +93,8 @@ class Routed:
         return None if self.letter is None else self.letter.error
 
 
-def collect_package(*, events: list[Any]) -> CollectResult:
+def collect_package(*, events: list[Any], body: bytes | None = None) -> CollectResult:
+    """Collect the package `events`, parsed from `body` (kept for dead letters too large to write again)."""
     schema = events_schema()  # SchemaUnavailable: nothing produced
     package_id = new_package_id()
     routed = route(
@@ -100,6 +103,7 @@ def collect_package(*, events: list[Any]) -> CollectResult:
         schema=schema,
         window=timestamp_window(),
         max_record_bytes=settings.KAFKA_MESSAGE_MAX_BYTES,
+        body=body,
     )
     deliveries = produce(routed)
     return answer(routed, deliveries, package_id=package_id, schema_id=schema.schema_id)
@@ -112,11 +116,19 @@ def route(
     schema: RegisteredSchema,
     window: TimestampWindow,
     max_record_bytes: int,
+    max_event_bytes: int = EVENT_MAX_BYTES,
+    body: bytes | None = None,
 ) -> list[Routed]:
-    """Every event of the package as the record it becomes, in order."""
+    """Every event of the package as the record it becomes, in order.
+
+    An invalid event's dead letter holds it as received, written again as
+    JSON; should that not fit a Kafka record, it holds the event's own text
+    from `body`, which always fits (collector/checks.py).
+    """
     events_topic, dead_letter_topic = topic("events"), topic("dead_letter")
     package_header = str(package_id).encode()
     routed = []
+    texts: list[bytes] | None = None
     for index, raw in enumerate(events):
         correlation_id = event_id(package_id, index)
         key = str(correlation_id).encode()
@@ -125,9 +137,9 @@ def route(
             event = normalize_event(raw)
             validate_event(event, schema.definition, window=window)
             value = wire.encode(schema.schema_id, schema.parsed, event)
-            size = record_size(key, value, headers)
-            if size > max_record_bytes:
-                limit = f"a Kafka record holds at most {max_record_bytes} bytes (KAFKA_MESSAGE_MAX_BYTES)"
+            size = len(value) - wire.HEADER_BYTES
+            if size > max_event_bytes:
+                limit = f"an event holds at most {max_event_bytes} (contract/limits.py)"
                 raise InvalidEvent([FieldError("event", f"is {size} bytes once encoded; {limit}")])
         except (InvalidEvent, ValueError, TypeError, OverflowError) as invalid:
             # ValueError/TypeError/OverflowError: what fastavro refuses that validation let through.
@@ -135,7 +147,14 @@ def route(
                 event=raw, error=str(invalid), stage="collect", correlation_id=correlation_id, package_id=package_id
             )
             field = invalid.errors[0].field if isinstance(invalid, InvalidEvent) else "encoding"
-            value, headers = letter.record(max_record_bytes)
+            try:
+                value, headers = letter.record(max_record_bytes)
+            except DeadLetterTooLarge:
+                if body is None:
+                    raise
+                texts = element_texts(body) if texts is None else texts
+                letter = replace(letter, raw_value=texts[index])
+                value, headers = letter.record(max_record_bytes)
             routed.append(Routed(index, correlation_id, key, dead_letter_topic, value, headers, letter, field))
         else:
             routed.append(Routed(index, correlation_id, key, events_topic, value, headers))
@@ -183,7 +202,7 @@ def answer(
     count_events(result.counts)
     for record in routed:
         if record.rejected_field is not None:
-            COLLECT_REJECTIONS.labels(record.rejected_field).inc()
+            count_rejection(record.rejected_field)
     logger.info(
         "package %s: %s accepted, %s rejected, %s unconfirmed (schema id %s)",
         package_id,

@@ -5,6 +5,13 @@ headers say what was wrong and where it belongs. The collector and the stream
 both write this format to events.dead.letter, the record of truth; the stream
 alone archives that topic to the S3 store, each record as one line of a lake
 object (`archive_line`). This module only makes them.
+
+A dead letter always fits. Its headers are bounded (HEADERS_MAX_BYTES: the
+error text is cut at ERROR_MAX_BYTES, and names at most ten problems,
+contract/validation.py), and the event is never cut: the collector's body
+limit leaves room for them below the record limit (collector/checks.py), and
+the stream keeps an event too large for a record whole in the lake, the
+record then saying where (`value_location`).
 """
 
 from __future__ import annotations
@@ -19,8 +26,16 @@ from typing import Any
 
 # Kafka record headers, as confluent-kafka takes them (the collector's records carry them too).
 Headers = list[tuple[str, str | bytes | None]]
-# Bytes a dead letter cut to fit keeps free below the record limit, for what record_size only estimates.
-TRUNCATION_MARGIN = 1024
+# The error text a dead letter carries, in bytes of UTF-8, and all its headers with their names: the
+# error, the stage, two ids, the source's topic (at most 249 characters), partition and offset, where
+# its value is kept (value.location, a lake key), and the record's framing.
+ERROR_MAX_BYTES = 2048
+HEADERS_MAX_BYTES = 4096
+CUT = " ... (cut)"
+
+
+class DeadLetterTooLarge(Exception):
+    """The event as received and the headers exceed a Kafka record; the stream keeps the event in the lake."""
 
 
 def record_size(key: bytes, value: bytes, headers: Headers) -> int:
@@ -56,15 +71,31 @@ class DeadLetter:
     source_offset: int | None = None
     # A record that could not even be decoded keeps its bytes exactly as read.
     raw_value: bytes | None = None
+    # Where the lake keeps the value of a letter too large for a record (its own value is then empty).
+    value_location: str | None = None
+    value_bytes: int | None = None
 
     def value(self) -> bytes:
+        if self.value_location is not None:
+            return b""
         if self.raw_value is not None:
             return self.raw_value
-        return json.dumps(jsonable(self.event), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        document = jsonable(self.event)
+        try:
+            return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot hold: escaped, as JSON allows
+            return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+
+    def error_text(self) -> bytes:
+        """The error, cut to ERROR_MAX_BYTES of UTF-8 (at a character's boundary) if longer."""
+        text = self.error.encode(errors="backslashreplace")
+        if len(text) <= ERROR_MAX_BYTES:
+            return text
+        return text[: ERROR_MAX_BYTES - len(CUT)].decode(errors="ignore").encode() + CUT.encode()
 
     def headers(self) -> Headers:
         headers: Headers = [
-            ("error", self.error.encode()),
+            ("error", self.error_text()),
             ("error.stage", self.stage.encode()),
             ("correlationId", str(self.correlation_id).encode()),
             ("packageId", str(self.package_id).encode()),
@@ -75,20 +106,20 @@ class DeadLetter:
                 ("source.partition", str(self.source_partition).encode()),
                 ("source.offset", str(self.source_offset).encode()),
             ]
+        if self.value_location is not None:
+            headers += [
+                ("value.location", self.value_location.encode()),
+                ("value.bytes", str(self.value_bytes).encode()),
+            ]
         return headers
 
     def record(self, max_bytes: int) -> tuple[bytes, Headers]:
-        """The Kafka record's value and headers, within `max_bytes`.
-
-        The value is the event as received. Only an event larger than a Kafka
-        record can be (a deployment whose body limit exceeds its record limit)
-        is cut, and then says so in a `truncated` header with its full size.
-        """
+        """The Kafka record's value (the event as received, whole) and headers; DeadLetterTooLarge if they
+        exceed `max_bytes` (the collector's body limit leaves room for them: collector/checks.py)."""
         value, headers = self.value(), self.headers()
-        room = max_bytes - TRUNCATION_MARGIN - record_size(str(self.correlation_id).encode(), b"", headers)
-        if len(value) > room:
-            headers.append(("truncated", str(len(value)).encode()))
-            value = value[: max(room, 0)]
+        size = record_size(str(self.correlation_id).encode(), value, headers)
+        if size > max_bytes:
+            raise DeadLetterTooLarge(f"a dead letter of {size} bytes exceeds the record limit of {max_bytes}")
         return value, headers
 
 
@@ -107,8 +138,7 @@ def archive_line(
         "packageId": named.get("packageId"),
         "stage": named.get("error.stage"),
         "error": named.get("error"),
-        "deadLetteredAt": datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6]
-        + "Z",
+        "deadLetteredAt": _instant(timestamp_ms),
     }
     raw = value or b""
     try:
@@ -123,9 +153,38 @@ def archive_line(
             "partition": _integer(named.get("source.partition")),
             "offset": _integer(named.get("source.offset")),
         }
-    if "truncated" in named:
+    if "value.location" in named:  # too large for a record: the event is whole in the lake, at this key
+        document.pop("valueBase64", None)
+        document["valueLocation"] = named["value.location"]
+        document["valueBytes"] = _integer(named.get("value.bytes"))
+    if "truncated" in named:  # written by a version that cut letters too large for a record
         document["truncatedFrom"] = _integer(named["truncated"])
     return document
+
+
+def archive_stub(
+    headers: list[tuple[str, bytes | None]], timestamp_ms: int, source: tuple[str, int, int], why: str
+) -> dict[str, Any]:
+    """The line of a dead-letter record whose whole line the lake refused: its ids and where it is in Kafka.
+
+    The record itself stays whole in the topic, the record of truth, at `source` (topic, partition, offset).
+    """
+    named = {name: (content or b"").decode(errors="replace")[:200] for name, content in headers}
+    return {
+        "correlationId": named.get("correlationId"),
+        "packageId": named.get("packageId"),
+        "stage": named.get("error.stage"),
+        "deadLetteredAt": _instant(timestamp_ms),
+        "archived": {"topic": source[0], "partition": source[1], "offset": source[2], "why": why[:500]},
+    }
+
+
+def _instant(timestamp_ms: int) -> str | int:
+    """ISO-8601 UTC with milliseconds; the number itself for a timestamp outside the calendar."""
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    except (OverflowError, OSError, ValueError):
+        return timestamp_ms
 
 
 def _integer(text: str | None) -> int | str | None:

@@ -37,9 +37,25 @@ STAMP_VALUE_FIELDS = {"timestampStamp": "dispatchedAt", "messageIdStamp": "id"}
 STAMP_HEADER_PREFIX = "X-Message-Stamp-"
 
 
-@lru_cache(maxsize=4096)  # a source uses a few names again and again; a hostile one cannot grow it
+# Header names kept in canonical_name's cache: at most this many, each at most this long. A source uses a
+# few names again and again; a hostile one sends new ones, long ones: they are looked at, never kept.
+NAMES_CACHED = 4096
+NAME_CACHED_MAX_LENGTH = 256
+
+
 def canonical_name(header: str) -> str | None:
     """The canonical attribute name of a header, or None for one we do not use."""
+    if len(header) > NAME_CACHED_MAX_LENGTH:
+        return _canonical_name(header)
+    return _cached_canonical_name(header)
+
+
+@lru_cache(maxsize=NAMES_CACHED)
+def _cached_canonical_name(header: str) -> str | None:
+    return _canonical_name(header)
+
+
+def _canonical_name(header: str) -> str | None:
     if header in CANONICAL_NAMES:
         return header
     if header.startswith(STAMP_HEADER_PREFIX) or "\\" in header or "/" in header:

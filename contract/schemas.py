@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -30,6 +31,24 @@ class Registration:
     schema_id: int
     version: int
     created: bool
+
+
+def schema_path(subject: str) -> Path:
+    """The file of a subject's contract: schemas/<subject>.avsc."""
+    return SCHEMAS_DIR / f"{subject}.avsc"
+
+
+def field_paths(schema: Any, path: str = "") -> list[str]:
+    """The path of every field of a schema's records (`data`, `data.amount`, ...), as errors name them."""
+    if isinstance(schema, list):
+        return [found for branch in schema for found in field_paths(branch, path)]
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        return []
+    paths = []
+    for field in schema["fields"]:
+        where = f"{path}.{field['name']}" if path else field["name"]
+        paths += [where, *field_paths(field["type"], where)]
+    return paths
 
 
 def schema_files(directory: Path = SCHEMAS_DIR) -> list[tuple[str, Path]]:

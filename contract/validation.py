@@ -3,17 +3,21 @@
 Two layers (contract section 3):
 - the schema registered in the Schema Registry: every field present or
   defaulted, every value of its Avro type;
+- the limits the schema states beyond Avro's types (contract/limits.py):
+  a text's `maxLength` and no NUL character in it, an array's or a map's
+  `maxItems`, each with a default where the schema states none;
 - the rules the PostgreSQL sink needs, that Avro cannot say: UUIDs, an
   ISO-8601 instant with an offset inside the accepted window, a
-  non-negative amplitude id, no NUL character in any text.
+  non-negative amplitude id.
 
 The window of timestampStamp (contract section 7) is measured against `now`:
 the clock at the door, the record's publishTime in the stream, so a replay
 decides the same. It also bounds the months, hence the partitions, an event
 can create.
 
-Errors name the field by its path in the event (`data.amount`), all of them,
-so a producer can fix an event in one go.
+Errors name the field by its path in the event (`data.amount`), so a
+producer can fix an event in one go: the first MAX_ERRORS_NAMED of them, and
+how many more there are, so that an error's text has a bound.
 """
 
 from __future__ import annotations
@@ -21,14 +25,13 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
 from contract.ids import message_id_uuid
+from contract.limits import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, MAX_ERRORS_NAMED, shorten_path
 
 INT32 = (-(1 << 31), (1 << 31) - 1)
 INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -58,14 +61,22 @@ class FieldError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+        return f"{shorten_path(self.field)}: {self.message}"
+
+
+def describe(errors: list[FieldError]) -> str:
+    """The errors as one text: the first MAX_ERRORS_NAMED, then how many more."""
+    text = "; ".join(str(error) for error in errors[:MAX_ERRORS_NAMED])
+    if len(errors) > MAX_ERRORS_NAMED:
+        text += f"; and {len(errors) - MAX_ERRORS_NAMED} more errors"
+    return text
 
 
 class InvalidEvent(Exception):
-    """An event that cannot go to events.raw; its dead letter carries str(self)."""
+    """An event that cannot go to events.raw; its dead letter carries str(self) (bounded: `describe`)."""
 
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(str(error) for error in errors))
+        super().__init__(describe(errors))
         self.errors = errors
 
 
@@ -90,7 +101,7 @@ def echo(value: Any) -> str:
     return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
 
 
-# --- Layer 1: the Avro schema ------------------------------------------------
+# --- Layer 1: the Avro schema, and the limits it states (contract/limits.py) ---------
 #
 # A schema is compiled once into nested checks, one closure per node, so that
 # checking an event does no lookups in the schema itself: with 100-event
@@ -135,13 +146,21 @@ def _compile(schema: Any, named: dict[str, Check]) -> Check:
     if kind == "enum":
         return _enum(schema, named)
     if kind == "array":
-        return _array(_compile(schema["items"], named))
+        return _array(_compile(schema["items"], named), _limit(schema, "maxItems", DEFAULT_MAX_ITEMS))
     if kind == "map":
-        return _map(_compile(schema["values"], named))
+        return _map(_compile(schema["values"], named), _limit(schema, "maxItems", DEFAULT_MAX_ITEMS))
     if kind == "fixed":
         named[schema["name"]] = _primitive("bytes")
         return named[schema["name"]]
-    return _compile(kind, named)  # {"type": "string"} and logical types
+    if kind == "string":  # {"type": "string", "maxLength": 64}
+        return _string(_limit(schema, "maxLength", DEFAULT_MAX_LENGTH))
+    return _compile(kind, named)  # {"type": "long"} and logical types
+
+
+def _limit(schema: dict[str, Any], name: str, default: int) -> int:
+    """A limit the schema states (a positive integer), else the default."""
+    value = schema.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
 
 
 def _named(named: dict[str, Check], name: str) -> Check:
@@ -188,20 +207,33 @@ def _enum(schema: dict[str, Any], named: dict[str, Check]) -> Check:
     return check
 
 
-def _array(item_check: Check) -> Check:
+def _too_many(value: Any, path: str, max_items: int) -> list[FieldError]:
+    return [FieldError(path, f"holds {len(value)} entries; at most {max_items} (maxItems)")]
+
+
+def _array(item_check: Check, max_items: int) -> Check:
     def check(value: Any, path: str) -> list[FieldError]:
         if not isinstance(value, list):
             return [FieldError(path, f"must be an array, got {type_name(value)}")]
+        if len(value) > max_items:
+            return _too_many(value, path, max_items)
         return [e for i, item in enumerate(value) for e in item_check(item, f"{path}[{i}]")] or _VALID
 
     return check
 
 
-def _map(value_check: Check) -> Check:
+def _map(value_check: Check, max_items: int) -> Check:
     def check(value: Any, path: str) -> list[FieldError]:
         if not isinstance(value, dict):
             return [FieldError(path, f"must be an object, got {type_name(value)}")]
-        return [e for k, item in value.items() for e in value_check(item, f"{path}.{k}")] or _VALID
+        if len(value) > max_items:
+            return _too_many(value, path, max_items)
+        errors = [e for k, item in value.items() for e in value_check(item, f"{path}.{k}")]
+        # A map's keys are texts the sinks store too.
+        errors += [
+            e for k in value if isinstance(k, str) for e in _text_errors(k, f"{path}.{k} (key)", DEFAULT_MAX_LENGTH)
+        ]
+        return errors or _VALID
 
     return check
 
@@ -251,17 +283,46 @@ def _primitive(kind: str) -> Check:
             return [FieldError(path, f"has a type this collector does not know: {kind}")]
 
         return unknown
-    if kind == "string":  # the commonest: no call to `accepts`
-
-        def check_string(value: Any, path: str) -> list[FieldError]:
-            return _VALID if isinstance(value, str) else _mismatch(kind, value, path)
-
-        return check_string
+    if kind == "string":
+        return _string(DEFAULT_MAX_LENGTH)
 
     def check(value: Any, path: str) -> list[FieldError]:
         return _VALID if accepts(value) else _mismatch(kind, value, path)
 
     return check
+
+
+def _string(max_length: int) -> Check:
+    """A text of at most `max_length` characters, without NUL: the commonest check, so the quickest."""
+
+    def check_string(value: Any, path: str) -> list[FieldError]:
+        if isinstance(value, str):
+            if len(value) <= max_length and "\x00" not in value and (value.isascii() or _unicode(value)):
+                return _VALID
+            return _text_errors(value, path, max_length)
+        return _mismatch("string", value, path)
+
+    return check_string
+
+
+def _unicode(text: str) -> bool:
+    """Can UTF-8 hold it? Not a lone surrogate, which JSON's \\ud800 escape can spell."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_errors(value: str, path: str, max_length: int) -> list[FieldError]:
+    errors = []
+    if len(value) > max_length:
+        errors.append(FieldError(path, f"is {len(value)} characters long; at most {max_length} (maxLength)"))
+    if "\x00" in value:
+        errors.append(FieldError(path, "must not contain the NUL character (PostgreSQL cannot store it)"))
+    if not value.isascii() and not _unicode(value):
+        errors.append(FieldError(path, "must be Unicode text (it holds a lone surrogate, which UTF-8 cannot)"))
+    return errors
 
 
 def _is_double(value: Any) -> bool:
@@ -284,22 +345,6 @@ def _finite(number: int | float) -> bool:
 
 
 # --- Layer 2: what the PostgreSQL sink needs ----------------------------------
-
-
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Every text in `value` (keys included), with its path; without recursion, whatever the depth."""
-    pending = [(value, path)]
-    while pending:
-        item, where = pending.pop()
-        if isinstance(item, str):
-            yield where, item
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                child_path = f"{where}.{key}" if where else str(key)
-                yield child_path, str(key)
-                pending.append((child, child_path))
-        elif isinstance(item, list):
-            pending.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
 
 
 def _instant_errors(timestamp: str, now: datetime, window: TimestampWindow) -> list[FieldError]:
@@ -363,25 +408,7 @@ def sink_errors(
         value = attributes.get(name)
         if isinstance(value, str) and not value.strip():
             errors.append(FieldError(f"attributes.{name}", "must not be empty"))
-
-    if _may_hold_nul(event):
-        for path, text in _strings(event, ""):
-            if "\x00" in text:
-                errors.append(FieldError(path, "must not contain the NUL character (PostgreSQL cannot store it)"))
     return errors
-
-
-def _may_hold_nul(event: Any) -> bool:
-    """False only if no text in `event` holds NUL; a cheap look before the walk that names the fields.
-
-    orjson writes NUL as \\u0000 and writes it in no other way. A text holding the
-    six characters themselves also matches, and so does an event orjson cannot
-    write (an integer beyond 64 bits, a lone surrogate): the walk then decides.
-    """
-    try:
-        return b"\\u0000" in orjson.dumps(event)
-    except orjson.JSONEncodeError:
-        return True
 
 
 def validate_event(

@@ -17,6 +17,7 @@ import fastavro
 
 MAGIC_BYTE = 0
 _HEADER = struct.Struct(">bI")
+HEADER_BYTES = _HEADER.size  # the magic byte and the schema id
 
 
 class WireFormatError(ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import uuid
 from typing import Any
 
@@ -15,7 +16,10 @@ from django.conf import settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
-from contract.ids import package_id_of, package_range
+from collector.services import route
+from contract.ids import new_package_id, package_id_of, package_range
+from contract.registry import compile_schema
+from contract.validation import TimestampWindow
 from integrations.clients import s3_client
 from tests.support.factories import ACCOUNT_ID, TIMESTAMP, USER_ID, brief_event, messenger_event
 from tests.support.kafka import header_map, read_topic, topic_size
@@ -160,32 +164,52 @@ def test_hostile_values_are_rejected_per_event_naming_the_field(client: APIClien
     assert json.loads(letters[0].value() or b"")["data"]["amount"] == 10**400  # as received, digits and all
 
 
-def test_an_event_of_almost_a_megabyte_is_accepted(client: APIClient, lane: Lane) -> None:
-    # The body limit (1 MiB) is below a Kafka record's (2 MiB): a large event is not a 503 for ever.
+def test_an_event_past_a_text_limit_is_rejected_naming_the_field_and_kept_whole(client: APIClient, lane: Lane) -> None:
+    # The contract's limits (contract/limits.py): a text of a megabyte is refused at the door, not by a sink.
     event = brief_event()
     event["data"]["id"] = "x" * 1_000_000
-
-    body = post(client, [event]).json()
-
-    assert body["accepted"] == 1
-    assert len(read_topic(lane.events_topic, expected=1)[0].value() or b"") > 1_000_000
-
-
-def test_an_event_larger_than_a_kafka_record_is_rejected_naming_the_limit(
-    client: APIClient, lane: Lane, settings: SettingsWrapper, fresh_producer: None
-) -> None:
-    settings.KAFKA_MESSAGE_MAX_BYTES = 20_000
-    event = brief_event()
-    event["data"]["id"] = "x" * 30_000
 
     body = post(client, [event, brief_event()]).json()
 
     assert [e["status"] for e in body["events"]] == ["rejected", "accepted"]
-    assert "a Kafka record holds at most 20000 bytes (KAFKA_MESSAGE_MAX_BYTES)" in body["events"][0]["error"]
+    assert body["events"][0]["error"] == "data.id: is 1000000 characters long; at most 255 (maxLength)"
     (letter,) = read_topic(lane.dead_letter_topic, expected=1)
-    headers = header_map(letter)
-    assert int(headers["truncated"]) > 30_000  # the dead letter says it was cut to fit
-    assert len(letter.value() or b"") < 20_000
+    assert json.loads(letter.value() or b"")["data"]["id"] == "x" * 1_000_000  # the event whole
+
+
+def test_an_event_past_the_event_size_is_rejected_naming_the_limit(lane: Lane) -> None:
+    schema = compile_schema(lane.subject, lane.schema_id, 1, RAW_SCHEMA)
+    package_id = new_package_id()
+
+    routed = route(
+        [brief_event()],
+        package_id=package_id,
+        schema=schema,
+        window=TimestampWindow(),
+        max_record_bytes=settings.KAFKA_MESSAGE_MAX_BYTES,
+        max_event_bytes=100,
+    )
+
+    assert routed[0].topic == lane.dead_letter_topic
+    assert routed[0].error is not None
+    assert re.fullmatch(
+        r"event: is \d+ bytes once encoded; an event holds at most 100 \(contract/limits.py\)", routed[0].error
+    )
+
+
+def test_a_dead_letter_too_large_once_written_again_keeps_the_event_as_sent(client: APIClient, lane: Lane) -> None:
+    # 1e15 is read as a float, written again as 1000000000000000.0: this event's JSON would not fit a record.
+    numbers = ",".join(["1e15"] * 200_000)
+    event_text = '{"data": [' + numbers + '], "attributes": "oops"}'
+    body = ("[" + event_text + "," + json.dumps(brief_event()) + "]").encode()
+    assert len(body) < settings.COLLECT_MAX_BODY_BYTES
+
+    response = client.post("/collect", body, content_type="application/json")
+
+    assert response.status_code == 200, response.content[:300]
+    assert [e["status"] for e in response.json()["events"]] == ["rejected", "accepted"]
+    (letter,) = read_topic(lane.dead_letter_topic, expected=1)
+    assert letter.value() == event_text.encode()  # exactly as sent
 
 
 def test_an_unknown_content_encoding_is_415(client: APIClient, lane: Lane) -> None:

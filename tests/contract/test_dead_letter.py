@@ -6,11 +6,20 @@ import base64
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from contract import lake
-from contract.dead_letter import DeadLetter, archive_line, jsonable
+from contract.dead_letter import (
+    CUT,
+    ERROR_MAX_BYTES,
+    HEADERS_MAX_BYTES,
+    DeadLetter,
+    DeadLetterTooLarge,
+    archive_line,
+    jsonable,
+)
 from contract.ids import event_id, new_package_id
 
 PACKAGE = new_package_id()
@@ -80,14 +89,66 @@ def test_what_json_cannot_hold_becomes_a_string() -> None:
     assert archived(letter)["event"]["data"]["amount"] == "NaN"
 
 
-def test_a_cut_letter_says_how_big_it_was() -> None:
+def test_a_letter_is_never_cut_it_says_it_does_not_fit() -> None:
     letter = DeadLetter({"blob": "x" * 5000}, "too big", "collect", CORRELATION, PACKAGE)
-    value, headers = letter.record(3000)
 
+    with pytest.raises(DeadLetterTooLarge):
+        letter.record(3000)
+    value, _ = letter.record(10_000)
+    assert json.loads(value) == {"blob": "x" * 5000}
+
+
+def test_the_headers_are_bounded_whatever_the_error() -> None:
+    error = "; ".join(f"data.field{index}: must be a string, got a number {index}" for index in range(5000))
+    letter = DeadLetter({}, error, "stream", CORRELATION, PACKAGE, "t" * 249, 2**31, 2**63 - 1)
+
+    headers = letter.headers()
+
+    named = {name: value if isinstance(value, bytes) else str(value).encode() for name, value in headers}
+    assert sum(len(name) + len(value) for name, value in named.items()) <= HEADERS_MAX_BYTES
+    assert len(named["error"]) <= ERROR_MAX_BYTES
+    assert named["error"].endswith(CUT.encode())
+    assert named["error"].startswith(b"data.field0: must be a string")
+
+
+def test_a_letter_kept_in_the_lake_says_where() -> None:
+    letter = DeadLetter(
+        {"data": "x" * 100},
+        "too big",
+        "stream",
+        CORRELATION,
+        PACKAGE,
+        "events.raw",
+        0,
+        7,
+        value_location="dead-letter-values/events.raw+0+7",
+        value_bytes=120,
+    )
+
+    value, headers = letter.record(10_000)
+
+    assert value == b""
     line = archive_line(value, headers, APPENDED_MS)  # type: ignore[arg-type]
+    assert line["valueLocation"] == "dead-letter-values/events.raw+0+7"
+    assert line["valueBytes"] == 120
+    assert "event" not in line
+    assert "valueBase64" not in line
 
-    assert line["truncatedFrom"] == len(letter.value())
-    assert "valueBase64" in line  # the cut JSON is not JSON any more: its bytes are kept
+
+def test_a_lone_surrogate_is_kept_as_json_escapes_it() -> None:
+    event = json.loads('{"data": {"id": "a\\ud800b"}}')  # valid JSON text; not valid Unicode once read
+    letter = DeadLetter(event, "data.id: not Unicode", "collect", CORRELATION, PACKAGE)
+
+    value = letter.value()
+
+    assert b"\\ud800" in value
+    assert json.loads(value) == event
+
+
+def test_a_timestamp_outside_the_calendar_still_makes_a_line() -> None:
+    line = archive_line(b"{}", [], -(2**62))
+
+    assert line["deadLetteredAt"] == -(2**62)
 
 
 @given(

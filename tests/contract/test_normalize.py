@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from contract.normalize import canonical_name, normalize_event
+from contract.normalize import NAME_CACHED_MAX_LENGTH, _cached_canonical_name, canonical_name, normalize_event
 from contract.validation import InvalidEvent
 from tests.support.factories import (
     ACCOUNT_ID,
@@ -130,3 +130,12 @@ def test_normalization_does_not_change_the_received_event() -> None:
     normalize_event(event)
 
     assert json.dumps(event, sort_keys=True) == before
+
+
+def test_a_long_header_name_is_looked_at_but_never_kept() -> None:
+    # The names' cache holds a few thousand short names; a hostile client's megabyte names would fill memory.
+    kept = _cached_canonical_name.cache_info().currsize
+    for index in range(100):
+        assert canonical_name(f"{index}" + "x" * NAME_CACHED_MAX_LENGTH + "\\TimestampStamp") == "timestampStamp"
+
+    assert _cached_canonical_name.cache_info().currsize == kept

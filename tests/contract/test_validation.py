@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.validation import InvalidEvent, TimestampWindow, schema_errors, sink_errors, validate_event
+from contract.limits import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, INDEXED_TEXT_MAX_LENGTH, MAX_ERRORS_NAMED
+from contract.validation import InvalidEvent, TimestampWindow, schema_errors, validate_event
 from tests.support.factories import canonical_event
 from tests.support.schema_walker import walker_errors
 
@@ -119,7 +120,7 @@ def test_a_ulid_message_id_passes() -> None:
 
 
 def test_a_long_bad_value_is_shortened_in_the_error() -> None:
-    message = errors_of(canonical_event(messageIdStamp="x" * 500))
+    message = errors_of(canonical_event(messageIdStamp="x" * 64))
 
     assert len(message) < 140
     assert message.endswith("...")
@@ -191,9 +192,110 @@ def test_a_nul_written_out_as_text_is_not_a_nul() -> None:
 def test_a_nul_beside_what_orjson_cannot_write_is_still_found() -> None:
     event = canonical_event()
     event["data"]["id"] = "a\x00b"
-    event["data"]["big"] = 10**30  # beyond 64 bits: the cheap look gives up, the walk decides
+    event["data"]["big"] = 10**30  # beyond 64 bits
 
-    assert [error.field for error in sink_errors(event)] == ["data.id"]
+    assert [error.field for error in schema_errors(event, SCHEMA, "")] == ["data.id"]
+
+
+def test_a_lone_surrogate_is_refused_naming_the_field() -> None:
+    event = canonical_event()
+    event["data"]["id"] = json.loads('"a\\ud800b"')  # JSON spells it; UTF-8 cannot hold it
+
+    assert errors_of(event) == "data.id: must be Unicode text (it holds a lone surrogate, which UTF-8 cannot)"
+
+
+def test_a_nul_in_what_the_schema_does_not_carry_is_left_alone() -> None:
+    # Only what the schema has reaches Kafka and the sinks; a key it does not name is dropped when encoded.
+    event = canonical_event()
+    event["data"]["note\x00"] = "a\x00b"
+
+    validate_event(event, SCHEMA)
+
+
+# --- Limits the schema states (contract/limits.py) ---------------------------------
+
+
+def test_a_text_past_its_max_length_is_refused_naming_the_limit() -> None:
+    assert (
+        errors_of(canonical_event(type="t" * 256)) == "attributes.type: is 256 characters long; at most 255 (maxLength)"
+    )
+    validate_event(canonical_event(type="\U0001f600" * 255), SCHEMA)  # characters, not bytes
+
+
+def test_every_text_of_the_contract_states_its_limit_and_indexed_ones_fit_a_btree_entry() -> None:
+    for name in ("events.raw-value.avsc", "events.enriched-value.avsc"):
+        schema = json.loads((ROOT / "schemas" / name).read_text())
+        limits = dict(text_limits(schema, ""))
+        assert limits, name
+        assert all(limit is not None for limit in limits.values()), f"{name}: a text without maxLength: {limits}"
+        assert (limits["attributes.type"] or 0) <= INDEXED_TEXT_MAX_LENGTH  # events_type_idx
+
+
+def text_limits(schema: Any, path: str) -> list[tuple[str, int | None]]:
+    """(path, maxLength) of every text in a schema of records, unions and strings."""
+    if isinstance(schema, list):
+        return [found for branch in schema for found in text_limits(branch, path)]
+    if schema == "string":
+        return [(path, None)]
+    if isinstance(schema, dict) and schema.get("type") == "record":
+        return [
+            found
+            for field in schema["fields"]
+            for found in text_limits(field["type"], f"{path}.{field['name']}" if path else field["name"])
+        ]
+    if isinstance(schema, dict) and schema.get("type") == "string":
+        return [(path, schema.get("maxLength"))]
+    return []
+
+
+def test_a_text_without_a_stated_limit_gets_the_default() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "note", "type": "string"}]}
+
+    assert [str(e) for e in schema_errors({"note": "n" * (DEFAULT_MAX_LENGTH + 1)}, schema, "")] == [
+        f"note: is {DEFAULT_MAX_LENGTH + 1} characters long; at most {DEFAULT_MAX_LENGTH} (maxLength)"
+    ]
+
+
+def test_arrays_and_maps_hold_at_most_their_max_items() -> None:
+    schema = {
+        "type": "record",
+        "name": "R",
+        "fields": [
+            {"name": "tags", "type": {"type": "array", "items": "string", "maxItems": 3}},
+            {"name": "extra", "type": {"type": "map", "values": "long"}},
+        ],
+    }
+    event = {"tags": ["a", "b", "c", "d"], "extra": {str(i): i for i in range(DEFAULT_MAX_ITEMS + 1)}}
+
+    assert [str(e) for e in schema_errors(event, schema, "")] == [
+        "tags: holds 4 entries; at most 3 (maxItems)",
+        f"extra: holds {DEFAULT_MAX_ITEMS + 1} entries; at most {DEFAULT_MAX_ITEMS} (maxItems)",
+    ]
+    assert [str(e) for e in schema_errors({"tags": [], "extra": {"k\x00": 1}}, schema, "")] == [
+        "extra.k\x00 (key): must not contain the NUL character (PostgreSQL cannot store it)"
+    ]
+
+
+def test_an_error_names_the_first_ten_problems_and_counts_the_rest() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "m", "type": {"type": "map", "values": "long"}}]}
+    event = {"m": {f"key-{index}": "not a number" for index in range(500)}}
+
+    with pytest.raises(InvalidEvent) as raised:
+        validate_event(event, schema)
+
+    assert len(raised.value.errors) == 500
+    message = str(raised.value)
+    assert message.count("must be an integer") == MAX_ERRORS_NAMED
+    assert message.endswith(f"; and {500 - MAX_ERRORS_NAMED} more errors")
+
+
+def test_a_long_path_is_cut_in_the_error() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "m", "type": {"type": "map", "values": "long"}}]}
+
+    errors = [str(error) for error in schema_errors({"m": {"k" * 5000: "x"}}, schema, "")]
+
+    assert len(errors) == 2  # the value is no integer, the key is too long
+    assert all(len(error) < 300 and error.startswith("m.kkk") for error in errors)
 
 
 # Values of every JSON type, and of none (bytes), for any field: what a hostile source could send.

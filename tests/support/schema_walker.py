@@ -1,14 +1,33 @@
 """The Avro check as it was before contract.validation compiled it: a walk of the schema for every value.
 
 Kept as the oracle of tests/contract/test_validation.py, which checks that the
-compiled checks name the same errors, in the same order, for any event.
+compiled checks name the same errors, in the same order, for any event. It
+walks the limits a schema states too (maxLength, maxItems, no NUL in a text;
+contract/limits.py), written here again rather than imported.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from contract.limits import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
 from contract.validation import INT32, INT64, FieldError, _finite, echo, type_name
+
+
+def _stated(schema: Any, name: str, default: int) -> int:
+    value = schema.get(name) if isinstance(schema, dict) else None
+    return value if type(value) is int and value > 0 else default
+
+
+def _text(value: str, path: str, max_length: int) -> list[FieldError]:
+    errors = []
+    if len(value) > max_length:
+        errors.append(FieldError(path, f"is {len(value)} characters long; at most {max_length} (maxLength)"))
+    if "\x00" in value:
+        errors.append(FieldError(path, "must not contain the NUL character (PostgreSQL cannot store it)"))
+    if any(0xD800 <= ord(character) <= 0xDFFF for character in value):
+        errors.append(FieldError(path, "must be Unicode text (it holds a lone surrogate, which UTF-8 cannot)"))
+    return errors
 
 
 def walker_errors(value: Any, schema: Any, path: str, named: dict[str, Any] | None = None) -> list[FieldError]:
@@ -34,11 +53,25 @@ def walker_errors(value: Any, schema: Any, path: str, named: dict[str, Any] | No
     if kind == "array":
         if not isinstance(value, list):
             return [FieldError(path, f"must be an array, got {type_name(value)}")]
+        most = _stated(schema, "maxItems", DEFAULT_MAX_ITEMS)
+        if len(value) > most:
+            return [FieldError(path, f"holds {len(value)} entries; at most {most} (maxItems)")]
         return [e for i, item in enumerate(value) for e in walker_errors(item, schema["items"], f"{path}[{i}]", named)]
     if kind == "map":
         if not isinstance(value, dict):
             return [FieldError(path, f"must be an object, got {type_name(value)}")]
-        return [e for k, item in value.items() for e in walker_errors(item, schema["values"], f"{path}.{k}", named)]
+        most = _stated(schema, "maxItems", DEFAULT_MAX_ITEMS)
+        if len(value) > most:
+            return [FieldError(path, f"holds {len(value)} entries; at most {most} (maxItems)")]
+        errors = [e for k, item in value.items() for e in walker_errors(item, schema["values"], f"{path}.{k}", named)]
+        for key in value:
+            if isinstance(key, str):
+                errors += _text(key, f"{path}.{key} (key)", DEFAULT_MAX_LENGTH)
+        return errors
+    if kind == "string":
+        if not isinstance(value, str):
+            return _primitive_errors(value, "string", path)
+        return _text(value, path, _stated(schema, "maxLength", DEFAULT_MAX_LENGTH))
     if kind == "fixed":
         named[schema["name"]] = schema
         return _primitive_errors(value, "bytes", path)
@@ -91,7 +124,9 @@ def _primitive_errors(value: Any, kind: str, path: str) -> list[FieldError]:
     elif kind in ("float", "double"):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
     elif kind == "string":
-        ok = isinstance(value, str)
+        if isinstance(value, str):
+            return _text(value, path, DEFAULT_MAX_LENGTH)
+        ok = False
     elif kind == "bytes":
         ok = isinstance(value, (bytes, str))
     else:
