@@ -44,7 +44,7 @@ from contract.normalize import normalize_event  # noqa: E402
 from streaming.config import StreamConfig  # noqa: E402
 from streaming.events_table import insert_copy, insert_values, row_of  # noqa: E402
 
-WAYS: dict[str, Callable[[Any, list[tuple[Any, ...]]], None]] = {
+WAYS: dict[str, Callable[[Any, list[tuple[Any, ...]]], object]] = {
     "COPY + INSERT ... SELECT": insert_copy,
     "execute_values": insert_values,
 }
@@ -66,7 +66,9 @@ def make_rows(count: int) -> list[tuple[Any, ...]]:
     return rows
 
 
-def write(dsn: dict[str, Any], way: Callable[[Any, list[tuple[Any, ...]]], None], rows: list[Any], batch: int) -> float:
+def write(
+    dsn: dict[str, Any], way: Callable[[Any, list[tuple[Any, ...]]], object], rows: list[Any], batch: int
+) -> float:
     """Seconds to write `rows` in batches of `batch`, one commit each."""
     connection = psycopg2.connect(**dsn)
     started = time.perf_counter()

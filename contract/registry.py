@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,37 +63,45 @@ class SchemasById:
     does not have it, it is not Avro, or it does not compile. That is the
     record's problem, and `why_not` says which. Any other failure is raised:
     the registry's, to be waited out.
+
+    At most `max_entries` ids are kept, the least recently used going first:
+    records naming ever new ids (any producer may write any header) cost a
+    lookup each, never memory without end.
     """
 
-    def __init__(self, client: SchemaRegistryClient) -> None:
+    def __init__(self, client: SchemaRegistryClient, max_entries: int = 1024) -> None:
         self._client = client
-        self._known: dict[int, RegisteredSchema | None] = {}
-        self._why_not: dict[int, str] = {}
+        self._max_entries = max_entries
+        self._known: OrderedDict[int, tuple[RegisteredSchema | None, str]] = OrderedDict()
 
     def get(self, schema_id: int) -> RegisteredSchema | None:
-        if schema_id not in self._known:
-            self._known[schema_id] = self._fetch(schema_id)
-        return self._known[schema_id]
+        known = self._known.get(schema_id)
+        if known is None:
+            known = self._known[schema_id] = self._fetch(schema_id)
+            while len(self._known) > self._max_entries:
+                self._known.popitem(last=False)
+        else:
+            self._known.move_to_end(schema_id)
+        return known[0]
 
     def why_not(self, schema_id: int) -> str:
-        return self._why_not.get(schema_id, f"schema id {schema_id} is usable")
+        known = self._known.get(schema_id)
+        return known[1] if known is not None and known[1] else f"schema id {schema_id} is usable"
 
-    def _fetch(self, schema_id: int) -> RegisteredSchema | None:
+    def _fetch(self, schema_id: int) -> tuple[RegisteredSchema | None, str]:
+        """The schema, or None and why it is not usable."""
         try:
             schema = self._client.get_schema(schema_id)
         except SchemaRegistryError as error:
             if error.http_status_code != 404:
                 raise
-            self._why_not[schema_id] = f"unknown schema id {schema_id}"
-            return None
+            return None, f"unknown schema id {schema_id}"
         if schema.schema_type not in (None, "AVRO") or schema.schema_str is None:
-            self._why_not[schema_id] = f"schema id {schema_id} is {schema.schema_type}, not Avro"
-            return None
+            return None, f"schema id {schema_id} is {schema.schema_type}, not Avro"
         try:
-            return compile_schema("", schema_id, 0, schema.schema_str)
+            return compile_schema("", schema_id, 0, schema.schema_str), ""
         except Exception as error:  # fastavro and json raise many kinds on a schema they cannot read
-            self._why_not[schema_id] = f"schema id {schema_id} does not compile: {type(error).__name__}: {error}"
-            return None
+            return None, f"schema id {schema_id} does not compile: {type(error).__name__}: {error}"[:500]
 
 
 class LatestSchemas:

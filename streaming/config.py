@@ -87,7 +87,11 @@ class StreamConfig:
             "timestamp_window": TimestampWindow.from_settings(settings),
             "postgres_batch_size": settings.STREAM_POSTGRES_BATCH_SIZE,
             "max_records_per_poll": settings.STREAM_MAX_RECORDS_PER_POLL,
-            "objects": ObjectRule(settings.STREAM_OBJECT_MAX_RECORDS, settings.STREAM_OBJECT_WINDOW_SECONDS),
+            "objects": ObjectRule(
+                settings.STREAM_OBJECT_MAX_RECORDS,
+                settings.STREAM_OBJECT_WINDOW_SECONDS,
+                settings.STREAM_OBJECT_MAX_BYTES,
+            ),
             "lake_gzip": settings.STREAM_LAKE_GZIP,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})

@@ -6,11 +6,18 @@ index on (message_id_stamp, timestamp_stamp): a replay inserts nothing twice.
 inserts them from there in one statement; `insert_values` sends them as one
 multi-row INSERT (psycopg2's execute_values). bench/postgres_write.py
 measures both; the stream uses insert_copy (docs/decisions/20-lake-objects.md).
+
+A row the insert skips holds the key of a row already there. `insert_copy`
+says whose (`Skipped`): the same event (a replay), the same message sent again
+by its source (a resend: same data and attributes, another correlationId), or
+a different event under a message id and timestamp already taken, which the
+stream refuses (docs/decisions/24-bounded-by-design.md).
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +37,30 @@ CREATE_LOAD_TABLE = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {LOAD_TABLE} ON COMMIT DELETE ROWS "
     f"AS SELECT {COLUMNS} FROM events WITH NO DATA"
 )
-INSERT_LOADED = f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM {LOAD_TABLE} ON CONFLICT DO NOTHING"
+INSERT_LOADED = (
+    f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM {LOAD_TABLE} ON CONFLICT DO NOTHING "
+    "RETURNING correlation_id::text"
+)
+# What an event is beyond its key: the key's own spelling (a ULID, an offset) does not make another event.
+_CONTENT = "jsonb_build_array({0}.data -> 'data', ({0}.data -> 'attributes') - 'messageIdStamp' - 'timestampStamp')"
+# For each loaded row the insert skipped: the correlationId of the row holding its key, and whether it holds
+# the same content. Run after the insert, in its transaction, so that a key taken by an earlier row of the
+# same load is found too.
+SKIPPED = (
+    f"SELECT loaded.correlation_id::text, kept.correlation_id::text, {_CONTENT.format('loaded')} = "
+    f"{_CONTENT.format('kept')} FROM {LOAD_TABLE} loaded JOIN events kept "
+    "ON kept.message_id_stamp = loaded.message_id_stamp AND kept.timestamp_stamp = loaded.timestamp_stamp "
+    "WHERE loaded.correlation_id <> ALL(%s::uuid[])"
+)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A row the insert skipped: the correlationId of the row that holds its key, and whether it is the same
+    content (a replay of this very event, or a resend by its source) or another event."""
+
+    kept: str
+    same_content: bool
 
 
 def row_of(enriched: dict[str, Any], body: str) -> tuple[Any, ...]:
@@ -52,16 +82,33 @@ def row_of(enriched: dict[str, Any], body: str) -> tuple[Any, ...]:
     )
 
 
+def take_back(cursor: Any, correlation_id: str) -> None:
+    """Remove the row of one event (its own: found by its correlationId), if the table holds it.
+
+    Through `events_take_back` (streaming/migrations/0004_take_back_a_row.py): the stream's role may not
+    delete from the table, only take back one event's row this way.
+    """
+    cursor.execute("SELECT events_take_back(%s::uuid)", [correlation_id])
+
+
 def insert_values(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
     psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=len(rows))
 
 
-def insert_copy(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-    """COPY the rows into the session's load table, then insert them all; commit to empty it."""
+def insert_copy(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[str, Skipped]:
+    """COPY the rows into the session's load table, then insert them all; commit to empty it.
+
+    Returns the rows the insert skipped, by their correlationId (their key was taken), with whose it is.
+    """
     lines = io.StringIO("".join(map(_copy_line, rows)))  # first: a row that cannot be written sends nothing
     cursor.execute(CREATE_LOAD_TABLE)
     cursor.copy_expert(f"COPY {LOAD_TABLE} ({COLUMNS}) FROM STDIN", lines)
     cursor.execute(INSERT_LOADED)
+    inserted = [found for (found,) in cursor.fetchall()]
+    if len(inserted) == len(rows):
+        return {}
+    cursor.execute(SKIPPED, [inserted])
+    return {loaded: Skipped(kept, bool(same)) for loaded, kept, same in cursor.fetchall()}
 
 
 # COPY's text format: a tab between fields, a newline after the row, and these escaped inside a field.

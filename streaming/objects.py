@@ -3,6 +3,9 @@
 An object holds consecutive records of one Kafka partition. It ends
 
 - after its `max_records`-th record;
+- before a record that would take its records past `max_bytes` (their keys
+  and values as Kafka holds them): an object is held whole in memory, and
+  S3 takes at most 5 GiB in one PUT;
 - before a record whose publishTime falls in a later window than the
   object's first record (windows of `window_seconds`, counted from the epoch,
   so each lies inside one hour);
@@ -36,10 +39,13 @@ T = TypeVar("T")
 class ObjectRule:
     max_records: int = 10_000
     window_seconds: int = 1
+    max_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.max_records < 1:
             raise ValueError(f"an object holds at least one record, not {self.max_records}")
+        if self.max_bytes < 1:
+            raise ValueError(f"an object holds at least one byte, not {self.max_bytes}")
         if self.window_seconds < 1 or 3600 % self.window_seconds:
             # A window inside one hour: every record of an object shares the hour in its key.
             raise ValueError(f"the object window must divide an hour in whole seconds, not {self.window_seconds}")
@@ -106,6 +112,7 @@ class ObjectAssembler:
         self._topic = topic
         self._partition = partition
         self._open: list[KafkaRecord] = []
+        self._open_bytes = 0
 
     @property
     def open_records(self) -> int:
@@ -113,11 +120,17 @@ class ObjectAssembler:
 
     def add(self, record: KafkaRecord) -> Span[KafkaRecord] | None:
         """Take the next record; the object it closed, if any (before it, or with it as its last)."""
-        if self._open and self._rule.window_of(record.timestamp_ms) > self._rule.window_of(self._open[0].timestamp_ms):
+        size = record_bytes(record)
+        if self._open and (
+            self._rule.window_of(record.timestamp_ms) > self._rule.window_of(self._open[0].timestamp_ms)
+            or self._open_bytes + size > self._rule.max_bytes
+        ):
             closed = self._close()
             self._open.append(record)  # fewer than max_records: an object that reached it closed already
+            self._open_bytes = size
             return closed
         self._open.append(record)
+        self._open_bytes += size
         return self._close() if len(self._open) >= self._rule.max_records else None
 
     def window_end_ms(self) -> int | None:
@@ -130,10 +143,15 @@ class ObjectAssembler:
         return self._close() if self._open else None
 
     def _close(self) -> Span[KafkaRecord]:
-        records, self._open = self._open, []
+        records, self._open, self._open_bytes = self._open, [], 0
         return Span(
             self._topic, self._partition, records[0].offset, records[-1].offset + 1, records[0].timestamp_ms, records
         )
+
+
+def record_bytes(record: KafkaRecord) -> int:
+    """What a record weighs towards its object's max_bytes: its key and value, as Kafka holds them."""
+    return len(record.key or b"") + len(record.value or b"")
 
 
 @dataclass

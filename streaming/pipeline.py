@@ -5,8 +5,8 @@ runs on Flink or Dataflow by changing --runner. What the local DirectRunner
 needs lives in streaming/launcher.py.
 
     ReadFromKafka ─▶ EventsTopic ─▶ Decode ─▶ Enrich ─▶ WriteToPostgres ─▶ WriteToLake (enriched/)
-          │                         │         │            │
-          │                         ▼         ▼            ▼
+          │                         │         │            │                 │ refused: RemoveRows
+          │                         ▼         ▼            ▼                 ▼
           │                    (each stage's rejected records) ─▶ WriteDeadLetters ─▶ events.dead.letter
           ▼
     DeadLetterTopic ─▶ WriteToLake (dead-letter/)
@@ -35,8 +35,8 @@ from streaming.transforms.decode import Decode
 from streaming.transforms.enrich import Enrich
 from streaming.transforms.read_kafka import ReadFromKafka
 from streaming.transforms.write_dead_letters import WriteDeadLetters
-from streaming.transforms.write_lake import WriteToLake, dead_letter_line, enriched_line
-from streaming.transforms.write_postgres import WriteToPostgres
+from streaming.transforms.write_lake import WriteToLake, dead_letter_line, dead_letter_stub, enriched_line
+from streaming.transforms.write_postgres import RemoveRows, WriteToPostgres
 
 
 def _on_topic(span: Span[Any], topic: str, wanted: bool) -> bool:
@@ -53,9 +53,13 @@ def build(pipeline: beam.Pipeline, config: StreamConfig) -> None:
     decoded = events | "Decode" >> Decode(config)
     enriched = decoded.decoded | "Enrich" >> Enrich(config)
     written = enriched.enriched | "WriteToPostgres" >> WriteToPostgres(config)
-    _ = written.written | "WriteEnrichedObjects" >> WriteToLake(config, ENRICHED_PREFIX, enriched_line)
+    objects = written.written | "WriteEnrichedObjects" >> WriteToLake(config, ENRICHED_PREFIX, enriched_line)
+    # An event the lake refuses (alone, while the store takes other writes) loses its row, then is a dead letter.
+    unwritten = objects[REJECTED] | "RemoveRefusedRows" >> RemoveRows(config)
 
-    for stage, rejected in (("Decode", decoded), ("Enrich", enriched), ("WriteToPostgres", written)):
-        _ = rejected[REJECTED] | f"DeadLetters{stage}" >> WriteDeadLetters(config)
+    for stage, rejected in (("Decode", decoded[REJECTED]), ("Enrich", enriched[REJECTED])):
+        _ = rejected | f"DeadLetters{stage}" >> WriteDeadLetters(config)
+    _ = written[REJECTED] | "DeadLettersWriteToPostgres" >> WriteDeadLetters(config)
+    _ = unwritten | "DeadLettersWriteToLake" >> WriteDeadLetters(config)
 
-    _ = archive | "ArchiveDeadLetters" >> WriteToLake(config, DEAD_LETTER_PREFIX, dead_letter_line)
+    _ = archive | "ArchiveDeadLetters" >> WriteToLake(config, DEAD_LETTER_PREFIX, dead_letter_line, dead_letter_stub)

@@ -15,10 +15,13 @@ STREAM_ENRICHED_SUBJECT = env.string("STREAM_ENRICHED_SUBJECT", "events.enriched
 # fewer, larger bundles leave less of their writes unoverlapped (decision 23).
 STREAM_MAX_RECORDS_PER_POLL = env.integer("STREAM_MAX_RECORDS_PER_POLL", 20_000)
 STREAM_POSTGRES_BATCH_SIZE = env.integer("STREAM_POSTGRES_BATCH_SIZE", 1000)
-# The lake's objects (streaming/objects.py): one ends after this many records, or
-# before a record of a later window of this many seconds (a divisor of an hour).
+# The lake's objects (streaming/objects.py): one ends after this many records, before a
+# record of a later window of this many seconds (a divisor of an hour), or before a record
+# that would take its records' keys and values past this many bytes (an object is held in
+# memory whole, and S3 takes at most 5 GiB in one PUT).
 STREAM_OBJECT_MAX_RECORDS = env.integer("STREAM_OBJECT_MAX_RECORDS", 10_000)
 STREAM_OBJECT_WINDOW_SECONDS = env.integer("STREAM_OBJECT_WINDOW_SECONDS", 1)
+STREAM_OBJECT_MAX_BYTES = env.integer("STREAM_OBJECT_MAX_BYTES", 64 * 1024 * 1024)
 # Write the lake's objects gzipped (.jsonl.gz).
 STREAM_LAKE_GZIP = env.boolean("STREAM_LAKE_GZIP", False)
 # The runner run_stream uses unless told: direct (Beam's local runner) or flink.

@@ -6,7 +6,8 @@ latest version registered for the topic (Avro schema resolution): an older
 or newer version of the contract is read into the shape the stream knows, a
 foreign schema is not. The event is then validated like at the door, its
 timestamp window measured against the record's publishTime so that a replay
-decides the same.
+decides the same, and with the same limits (contract/limits.py): the size of
+the event, and each text's length.
 
 A record that fails any of this goes to the rejected output with why; so
 does one that raises anything unforeseen here (one hostile record must never
@@ -26,6 +27,7 @@ from apache_beam.pvalue import PCollection
 
 from contract import wire
 from contract.enriched import correlation_id_of
+from contract.limits import EVENT_MAX_BYTES
 from contract.registry import LatestSchemas, RegisteredSchema, SchemasById
 from contract.validation import InvalidEvent, validate_event
 from streaming.config import StreamConfig
@@ -77,6 +79,12 @@ class DecodeFn(beam.DoFn):
             schema_id = wire.schema_id_of(record.value or b"")
         except ValueError as error:
             return pvalue.TaggedOutput(REJECTED, Rejected(record, str(error)))
+        size = len(record.value or b"") - wire.HEADER_BYTES
+        if size > EVENT_MAX_BYTES:  # any producer may write to the topic: the door's limit, again
+            message = (
+                f"event: is {size} bytes once encoded; an event holds at most {EVENT_MAX_BYTES} (contract/limits.py)"
+            )
+            return pvalue.TaggedOutput(REJECTED, Rejected(record, message))
         writer = self.writer_schema(schema_id)
         if writer is None:
             return pvalue.TaggedOutput(REJECTED, Rejected(record, self._writers.why_not(schema_id)))

@@ -10,6 +10,11 @@ topic is the record of truth; the same pipeline archives it to the lake
 (streaming/pipeline.py). A dead letter's id is the record's correlationId; a
 record without one gets an id derived from its topic, partition and offset,
 the same on a replay.
+
+A dead letter always fits: its headers are bounded (contract/dead_letter.py),
+and an event too large for a record with them (a record of the largest size
+Kafka took, say) is kept whole in the lake, at a key made of its source's
+coordinates (the same on a replay), the record carrying that key instead.
 """
 
 from __future__ import annotations
@@ -18,15 +23,17 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from contract.dead_letter import DeadLetter
+from contract.dead_letter import DeadLetter, DeadLetterTooLarge
 from contract.enriched import correlation_id_of
 from contract.ids import package_id_of
+from integrations.s3_writer import S3WriteError
 from streaming.config import StreamConfig
 from streaming.metrics import STREAM_DEAD_LETTERS
 from streaming.records import Rejected
@@ -36,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 RECORD_ID_NAMESPACE = uuid.UUID("6b3d2f4e-1c9a-4f7e-9a51-3d0c2b8e7f10")
 FLUSH_SECONDS = 30.0
+# Where the lake keeps the value of a dead letter too large for a record.
+VALUES_PREFIX = "dead-letter-values"
+# The producer's queue: a bundle's dead letters at most, each at most a record (librdkafka's default is 1 GiB).
+QUEUE_MAX_KBYTES = 64 * 1024
 
 
 def dead_letter_of(rejected: Rejected) -> DeadLetter:
@@ -73,7 +84,8 @@ def _shared_clients(config: StreamConfig) -> tuple[Producer, ReplayLedger]:
     )
     with _shared_lock:
         if key not in _shared:
-            producer = Producer(config.kafka.producer(f"{config.group_id}-dead-letters", {"linger.ms": 5}))
+            tuning = {"linger.ms": 5, "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES}
+            producer = Producer(config.kafka.producer(f"{config.group_id}-dead-letters", tuning))
             _shared[key] = (producer, ReplayLedger(config))
         return _shared[key]
 
@@ -86,6 +98,27 @@ class DeadLetterSink:
         self._producer, self._ledger = _shared_clients(config)
         self._pending: list[DeadLetter] = []
         self._replayed = 0
+        self._lake: Any = None  # an S3 writer, made for the first letter too large for a record
+
+    def fitted(self, letter: DeadLetter) -> tuple[DeadLetter, bytes, list[tuple[str, Any]]]:
+        """The letter as it goes to Kafka, with its record's value and headers: whole, or its value in the lake."""
+        try:
+            value, headers = letter.record(self._config.kafka.message_max_bytes)
+            return letter, value, headers
+        except DeadLetterTooLarge:
+            value = letter.value()
+        key = f"{VALUES_PREFIX}/{letter.source_topic}+{letter.source_partition}+{letter.source_offset}"
+        if self._lake is None:
+            self._lake = self._config.s3.writer()
+        self._config.retry.run(
+            lambda: self._lake.put(key, value, "application/octet-stream"),
+            what=f"keeping a dead letter too large for a record at {key}",
+            service="s3",
+            transient=(S3WriteError,),
+        )
+        kept = replace(letter, value_location=key, value_bytes=len(value))
+        value, headers = kept.record(self._config.kafka.message_max_bytes)
+        return kept, value, headers
 
     def add(self, letter: DeadLetter) -> None:
         source = (letter.source_topic or "", letter.source_partition or 0)
@@ -106,6 +139,7 @@ class DeadLetterSink:
 
     def _produce(self, letters: list[DeadLetter]) -> None:
         """Every letter acknowledged by Kafka; a letter is sent again only once it is known to have failed."""
+        records = [self.fitted(letter) for letter in letters]
         # None: not sent, or failed. False: queued, not yet settled. True: acknowledged.
         acknowledged: list[bool | None] = [None] * len(letters)
         lock = threading.Lock()
@@ -118,7 +152,7 @@ class DeadLetterSink:
             return callback
 
         def attempt() -> None:
-            for index, letter in enumerate(letters):
+            for index, (letter, value, headers) in enumerate(records):
                 with lock:
                     if acknowledged[index] is not None:
                         continue  # acknowledged, or still queued from an earlier attempt
@@ -127,8 +161,8 @@ class DeadLetterSink:
                     self._producer.produce(
                         self._config.dead_letter_topic,
                         key=str(letter.correlation_id).encode(),
-                        value=letter.value(),
-                        headers=letter.headers(),
+                        value=value,
+                        headers=headers,
                         on_delivery=settle(index),
                     )
                 except BufferError:

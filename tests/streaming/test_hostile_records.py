@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -230,3 +231,87 @@ def test_every_offset_ends_in_exactly_one_place_and_the_job_goes_on(
             assert dead[offset]["error"], f"offset {offset}: a dead letter without its error"
     enriched_count = len(offsets) - len(dead)
     print(f"\n{len(offsets)} hostile records: {enriched_count} enriched, {len(dead)} dead letters")
+
+
+# --- The limits of the contract, at and just past each, against the real sinks -------------------------------
+
+# Code points of each width in UTF-8 (1 to 4 bytes), without NUL and surrogates: random texts of them do not
+# compress, so an index entry is as large as its text.
+WIDTHS = [(0x01, 0x7F), (0x80, 0x7FF), (0xE000, 0xFFFD), (0x10000, 0x10FFFF)]
+
+
+def random_text(rng: random.Random, length: int) -> str:
+    return "".join(chr(rng.randint(*rng.choice(WIDTHS))) for _ in range(length))
+
+
+FREE_TEXTS = {  # the texts whose content is free, with where they sit in the event
+    "data.id": ("data", "id"),
+    "attributes.type": ("attributes", "type"),
+    "attributes.targetSubscription": ("attributes", "targetSubscription"),
+    "attributes.newContextStamp.requestPlatform": ("newContextStamp", "requestPlatform"),
+    "attributes.amplitudeTrackStamp.trackedDevice": ("amplitudeTrackStamp", "trackedDevice"),
+}
+EXTREME_AMOUNTS = st.sampled_from([1.7976931348623157e308, -1.7976931348623157e308, 5e-324, -0.0, 0.1, 1e15])
+
+
+def max_length(path: str) -> int:
+    """The maxLength the contract states for the text at `path` (schemas/events.raw-value.avsc)."""
+    schema: Any = RAW
+    for name in path.split("."):
+        fields = schema["fields"] if isinstance(schema, dict) else next(b for b in schema if b != "null")["fields"]
+        schema = next(field["type"] for field in fields if field["name"] == name)
+        if isinstance(schema, list):
+            schema = next(branch for branch in schema if branch != "null")
+    return int(schema["maxLength"])
+
+
+@st.composite
+def events_at_the_limits(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
+    """An event whose free texts are each as long as the contract allows, one of them perhaps a character past;
+    extreme numbers. And whether it is within every limit."""
+    context = {"accountId": str(uuid.uuid4()), "userId": str(uuid.uuid4()), "requestPlatform": None}
+    amplitude = {"id": draw(st.sampled_from([0, 2**63 - 1])), "trackedDevice": None}
+    attributes: dict[str, Any] = {
+        "timestampStamp": "2024-03-05T10:12:35+00:00",
+        "messageIdStamp": FRESH,
+        "newContextStamp": context,
+        "amplitudeTrackStamp": amplitude,
+    }
+    data: dict[str, Any] = {"amount": draw(EXTREME_AMOUNTS)}
+    places = {"data": data, "attributes": attributes, "newContextStamp": context, "amplitudeTrackStamp": amplitude}
+    past = draw(st.sampled_from([None, *FREE_TEXTS]))
+    rng = random.Random(draw(st.integers(0, 2**32)))  # the texts from a seed: a small example to shrink
+    for path, (place, name) in FREE_TEXTS.items():
+        places[place][name] = random_text(rng, max_length(path) + (1 if path == past else 0))
+    return {"data": data, "attributes": attributes}, past is None
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(batch=st.lists(events_at_the_limits(), min_size=20, max_size=40))
+def test_events_at_every_limit_land_in_both_sinks_and_past_one_are_refused_naming_it(
+    stream_lane: StreamLane, schema_ids: dict[str, int], batch: list[tuple[dict[str, Any], bool]]
+) -> None:
+    offsets = write(stream_lane, schema_ids, [("older", FRESH, event) for event, _ in batch])
+    within = {offset: batch[index][1] for index, offset in enumerate(sorted(offsets))}
+
+    assert run_in_process(idle_seconds=3) == "DONE"
+
+    dead = {
+        int(header_map(letter)["source.offset"]): header_map(letter)
+        for letter in read_all(stream_lane.dead_letter_topic)
+    }
+    lake = {line["metadata"]["correlationId"] for line in lake_lines("enriched", stream_lane.events_topic)}
+    for offset, (_, key, _) in sorted(offsets.items()):
+        correlation_id = (key or b"").decode()
+        if within[offset]:
+            assert offset not in dead, f"offset {offset}, within every limit, was refused: {dead.get(offset)}"
+            assert rows_for([correlation_id]), f"offset {offset}: no row"
+            assert correlation_id in lake, f"offset {offset}: no line in the lake"
+        else:
+            assert "characters long; at most" in dead[offset]["error"], dead[offset]["error"]
+            assert not rows_for([correlation_id])
+            assert correlation_id not in lake

@@ -52,6 +52,18 @@ def test_an_object_ends_with_its_nth_record() -> None:
     assert assembler.open_records == 1
 
 
+def test_an_object_ends_before_a_record_that_would_take_it_past_its_bytes() -> None:
+    sized = [
+        KafkaRecord("t", 0, offset, b"k", b"v" * size, (), START_MS) for offset, size in enumerate([3, 3, 3, 9, 1])
+    ]
+
+    closed, assembler = feed(ObjectRule(max_bytes=10), sized)
+
+    # 4 + 4 bytes, then 4 would make 12; a record larger than the limit is an object on its own.
+    assert bounds(closed) == [(0, 2), (2, 3), (3, 4)]
+    assert assembler.open_records == 1
+
+
 def test_an_idle_object_closes_when_asked_and_not_before_it_has_records() -> None:
     _, assembler = feed(ObjectRule(), [record(5, START_MS), record(9, START_MS + 1)])  # a gap: compaction, markers
 

@@ -108,7 +108,9 @@ class Command(BaseCommand):
             dead_letter_topic=options["dead_letter_topic"],
             max_records_per_poll=options["poll_records"] or (settings.STREAM_FLINK_RECORDS_PER_POLL if flink else None),
             postgres_batch_size=options["batch_size"],
-            objects=ObjectRule(options["object_records"], settings.STREAM_OBJECT_WINDOW_SECONDS)
+            objects=ObjectRule(
+                options["object_records"], settings.STREAM_OBJECT_WINDOW_SECONDS, settings.STREAM_OBJECT_MAX_BYTES
+            )
             if options["object_records"]
             else None,
         )
