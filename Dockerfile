@@ -9,6 +9,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH="/opt/venv/bin:$PATH"
 
 RUN pip install --no-cache-dir "uv>=0.5"
+# nginx stands in front of granian against slow and idle clients (holded/proxy.py); the server starts it.
+RUN apt-get update && apt-get install -y --no-install-recommends nginx \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
@@ -23,7 +26,8 @@ RUN useradd --system --uid 10001 --home /app app && chown -R app /app
 USER app
 
 EXPOSE 8000
-# The production recommendation: granian, one worker process per core (one
-# Kafka producer each, created in the worker), 8 request threads each.
+# The production recommendation: nginx in front (timeouts and connection limits
+# for slow clients), granian behind it, one worker process per core (one Kafka
+# producer each, created in the worker), 8 request threads each.
 ENV API_BIND=0.0.0.0:8000 API_ACCESS_LOG=1
 CMD ["python", "-m", "holded.server"]

@@ -298,7 +298,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
-Point = tuple[int, str, float, dict[str, float], dict[str, float] | None]
+Point = tuple[int, str, float, dict[str, dict[str, float]]]  # connections, size, mean events, side -> figures
 
 
 def main() -> None:
@@ -309,6 +309,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,10,100,mix", help="events per package; mix: 1 to 10 at random")
     parser.add_argument("--raw-events", type=int, default=300_000, help="events for the raw ceiling")
     parser.add_argument("--no-peer", action="store_true", help="leave the Benthos peer out even if it is built")
+    parser.add_argument(
+        "--without-proxy",
+        action="store_true",
+        help="also serve ours with API_PROXY=none (granian alone, no nginx in front): what the proxy costs",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed. Fix: apt-get install wrk")
@@ -322,41 +327,53 @@ def main() -> None:
     with (
         collect_lane() as (events_topic, dead_letter_topic, raw_topic, schema_id),
         collect_lane() as (peer_events, peer_dead_letters, _, _),
+        collect_lane() as (direct_events, direct_dead_letters, _, _),
         tempfile.TemporaryDirectory() as folder,
     ):
         server, port = serve_api(lane_environment(events_topic, dead_letter_topic))
         peer = serve_peer(peer_events, peer_dead_letters, Path(folder) / "peer.log") if with_peer else None
+        direct = None
+        if args.without_proxy:
+            direct = serve_api({**lane_environment(direct_events, direct_dead_letters), "API_PROXY": "none"})
         try:
             urls = {"ours": f"http://127.0.0.1:{port}/collect"}
+            if direct is not None:
+                urls["direct"] = f"http://127.0.0.1:{direct[1]}/collect"
             if peer is not None:
                 urls["peer"] = f"http://127.0.0.1:{peer[1]}/collect"
             for size in sizes:
                 body, script, mean = write_load(Path(folder), size)
                 for count in connections:
                     measured: dict[str, dict[str, float]] = {}
-                    for side, url in urls.items():  # each point: ours, then the peer, one after the other
+                    for side, url in urls.items():  # each point: each side in turn, one after the other
                         run_wrk(url, body, script, count, 2)  # warm-up: every worker's producer connected
                         measured[side] = run_wrk(url, body, script, count, args.duration)
-                    results.append((count, size, mean, measured["ours"], measured.get("peer")))
+                    results.append((count, size, mean, measured))
             produced = topic_size(events_topic)
             rejected = topic_size(dead_letter_topic)
             ceiling = raw_ceiling(raw_topic, schema_id, args.raw_events)
         finally:
             stop(server)
+            if direct is not None:
+                stop(direct[0])
             if peer is not None:
                 stop(peer[0])
 
     print(
-        f"\nPOST /collect: python -m holded.server (granian, {os.environ.get('API_WORKERS') or os.cpu_count()} "
-        f"workers x {os.environ.get('API_THREADS', '8')} threads), {args.duration}s per point and side, "
-        f"on {os.cpu_count()} cores shared with Kafka and wrk"
+        f"\nPOST /collect: python -m holded.server (nginx in front of granian, "
+        f"{os.environ.get('API_WORKERS') or os.cpu_count()} workers x {os.environ.get('API_THREADS', '8')} threads), "
+        f"{args.duration}s per point and side, on {os.cpu_count()} cores shared with Kafka and wrk"
+        + ("; direct: granian alone (API_PROXY=none)" if args.without_proxy else "")
         + ("; peer: Benthos v4.27.0, ../shared/peer/collector.yaml" if with_peer else "")
     )
     header = ["connections", "events/package", "requests/s", "events/s", "p50 ms", "p99 ms", "of raw", "non-2xx"]
+    if args.without_proxy:
+        header += ["direct ev/s", "direct p99", "ours/direct"]
     if with_peer:
         header += ["peer ev/s", "peer p50", "peer p99", "ours/peer"]
     print(" ".join(f"{name:>{max(len(name), 8)}}" for name in header))
-    for count, size, mean, ours, theirs in results:
+    for count, size, mean, measured in results:
+        ours, direct_side, theirs = measured["ours"], measured.get("direct"), measured.get("peer")
         rate = ours["requests_per_second"] * mean
         row = [
             count,
@@ -368,6 +385,10 @@ def main() -> None:
             f"{rate / ceiling:.2f}",
             int(ours["non_2xx"]),
         ]
+        if direct_side is not None:
+            direct_rate = direct_side["requests_per_second"] * mean
+            row += [f"{direct_rate:.0f}", f"{direct_side['p99'] * 1000:.1f}"]
+            row += [f"{rate / direct_rate:.2f}" if direct_rate else "-"]
         if theirs is not None:
             peer_rate = theirs["requests_per_second"] * mean
             row += [f"{peer_rate:.0f}", f"{theirs['p50'] * 1000:.1f}", f"{theirs['p99'] * 1000:.1f}"]

@@ -9,6 +9,11 @@ idempotent with acks=all, and flushed when the process exits.
 One thread per producer serves its delivery callbacks (poll). Request threads
 only wait for their package's callbacks: were they to poll themselves, one
 thread could sit in poll() while another's acknowledgement had long arrived.
+
+The producer's queue is bounded (`queue_max_kbytes`: four times what the
+request threads can have in flight, not librdkafka's 1 GiB). A record that
+finds it full is not waited for: it is unconfirmed, the request is a 503
+with Retry-After, and holded_collect_queue_full_total counts it.
 """
 
 from __future__ import annotations
@@ -17,14 +22,14 @@ import atexit
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
 
+from collector.metrics import COLLECT_QUEUE_FULL
 from contract.dead_letter import Headers
 from integrations.clients import kafka_config
 
@@ -35,6 +40,14 @@ _producer: Producer | None = None
 _producer_pid = 0
 
 
+def queue_max_kbytes() -> int:
+    """The producer's queue: KAFKA_QUEUE_MAX_KBYTES, else four packages of the largest body per request thread."""
+    if settings.KAFKA_QUEUE_MAX_KBYTES:
+        return int(settings.KAFKA_QUEUE_MAX_KBYTES)
+    threads = int(os.environ.get("API_THREADS", "8"))
+    return 4 * threads * settings.COLLECT_MAX_BODY_BYTES // 1024
+
+
 def producer_config() -> dict[str, Any]:
     timeout_ms = int(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS * 1000)
     return kafka_config().producer(
@@ -42,6 +55,7 @@ def producer_config() -> dict[str, Any]:
         {
             "linger.ms": settings.KAFKA_LINGER_MS,
             "compression.type": settings.KAFKA_COMPRESSION_TYPE,
+            "queue.buffering.max.kbytes": queue_max_kbytes(),
             # librdkafka gives up on a record when the request stops waiting for
             # it, so a record reported unconfirmed is not silently sent later.
             "message.timeout.ms": timeout_ms,
@@ -128,6 +142,9 @@ class Deliveries:
         return self.expected == 0 or self._done.wait(timeout)
 
 
+QUEUE_FULL = "the producer's queue is full (Kafka is not taking records as fast as they come)"
+
+
 def produce(
     producer: Producer,
     *,
@@ -136,17 +153,13 @@ def produce(
     value: bytes,
     headers: Headers,
     on_delivery: Callable[[KafkaError | None, Message], None],
-    deadline: float,
 ) -> str | None:
-    """Queue one record; None when queued, else why it could not be."""
-    while True:
-        try:
-            producer.produce(topic_name, key=key, value=value, headers=headers, on_delivery=on_delivery)
-            return None
-        except BufferError:
-            # The local queue is full: give the callback thread time to drain it.
-            if time.monotonic() >= deadline:
-                return "the producer's queue stayed full"
-            time.sleep(0.01)
-        except Exception as error:  # KafkaException for a record the client refuses
-            return str(error)
+    """Queue one record; None when queued, else why it could not be (QUEUE_FULL: not waited for)."""
+    try:
+        producer.produce(topic_name, key=key, value=value, headers=headers, on_delivery=on_delivery)
+        return None
+    except BufferError:
+        COLLECT_QUEUE_FULL.inc()
+        return QUEUE_FULL
+    except KafkaException as error:  # a record the client refuses
+        return str(error)

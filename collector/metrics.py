@@ -41,6 +41,9 @@ REJECTION_FIELDS = frozenset(
 )
 OTHER_FIELD = "other"
 COLLECT_PACKAGES = Counter("holded_collect_packages_total", "Packages by HTTP status.", ["status"])
+COLLECT_QUEUE_FULL = Counter(
+    "holded_collect_queue_full_total", "Records refused because the Kafka producer's bounded queue was full (a 503)."
+)
 COLLECT_ACK_SECONDS = Histogram(
     "holded_collect_kafka_ack_seconds",
     "From the first record produced to the last acknowledgement of a package.",

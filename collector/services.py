@@ -176,7 +176,6 @@ def produce(routed: list[Routed]) -> kafka.Deliveries:
             value=record.value,
             headers=record.headers,
             on_delivery=deliveries.callback(record.index),
-            deadline=deadline,
         )
         if refused is not None:
             deliveries.settle(record.index, refused)

@@ -1,10 +1,14 @@
 """429 beyond COLLECT_THROTTLE_RATE requests per client, read at request time.
 
-A client is its API key where it sent one, else the address of the
-connection. X-Forwarded-For is not trusted: anyone can write it, so it would
-let a client pick a fresh identity for every request. Behind a proxy, give
-each client a key. Counts live in Django's cache, per API process (the
-default cache is in memory), over a sliding window as DRF's throttles count.
+A client is its API key where it sent one, else its address: the
+connection's, or, behind the server's own nginx (holded/proxy.py), the
+X-Real-IP header that nginx sets (COLLECT_CLIENT_ADDRESS_HEADER), which only
+it can send: granian listens on a unix socket of its own. X-Forwarded-For
+from elsewhere is not trusted: anyone can write it, so it would let a client
+pick a fresh identity for every request. Behind another proxy, give each
+client a key. Counts live in Django's cache, per API process (the default
+cache is in memory, at most 300 entries), over a sliding window as DRF's
+throttles count.
 """
 
 from __future__ import annotations
@@ -33,7 +37,11 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def client_ident(meta: Mapping[str, Any], client: ApiClient | None) -> str:
-    return f"key-{client.key_index}" if client is not None else f"address-{meta.get('REMOTE_ADDR', '')}"
+    if client is not None:
+        return f"key-{client.key_index}"
+    header = settings.COLLECT_CLIENT_ADDRESS_HEADER
+    address = meta.get(f"HTTP_{header.upper().replace('-', '_')}") if header else None
+    return f"address-{address or meta.get('REMOTE_ADDR', '')}"
 
 
 def check_rate(meta: Mapping[str, Any], client: ApiClient | None) -> None:

@@ -12,6 +12,7 @@ Django.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from http import HTTPStatus
@@ -27,6 +28,7 @@ from django.dispatch import receiver
 
 from collector.endpoint import Answer, collect
 from collector.metrics import count_package
+from integrations.processes import stop_with
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -98,6 +100,10 @@ def collect_first(django_application: WSGIApp) -> WSGIApp:
 
     return application
 
+
+# A worker of holded/server.py (granian) ends with the server: killed with SIGKILL, the server cannot stop it.
+if os.environ.get("API_SERVER_PID"):
+    stop_with(int(os.environ["API_SERVER_PID"]))
 
 # What the server runs (holded/server.py, and runserver through WSGI_APPLICATION);
 # DJANGO_SETTINGS_MODULE is set by then (by holded/server.py, or manage.py).

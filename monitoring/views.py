@@ -1,8 +1,15 @@
-"""GET /status: the platform at a glance, for people. Read-only; each section fails on its own."""
+"""GET /status: the platform at a glance, for people. Read-only; each section fails on its own.
+
+What the page reads is bounded whatever the request rate: it is made at most
+once every STATUS_CACHE_SECONDS (a request meanwhile gets the last one; while
+it is being made again, the others keep getting the last one), and it reads a
+bounded sample of the dead letters (monitoring/kafka.py).
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,6 +130,45 @@ def _allowed(user: Any) -> bool:
     return not settings.STATUS_REQUIRE_STAFF or bool(user.is_staff)
 
 
+@dataclass
+class _Made:
+    at: float
+    key: tuple[Any, ...]
+    context: dict[str, Any]
+
+
+_made: _Made | None = None
+_making = threading.Lock()
+
+
+def _sources() -> tuple[Any, ...]:
+    """What the page is read from: a page made from other settings (a test's) is not served."""
+    return (
+        settings.KAFKA_BOOTSTRAP_SERVERS,
+        tuple(sorted(settings.KAFKA_TOPICS.items())),
+        settings.STREAM_GROUP_ID,
+        settings.STREAM_METRICS_ADDRESS,
+        settings.S3_BUCKET,
+        settings.DATABASES["default"]["NAME"],
+    )
+
+
+def cached_status_context() -> dict[str, Any]:
+    """The page's context, made again at most every STATUS_CACHE_SECONDS by one request at a time."""
+    global _made
+    key, made = _sources(), _made
+    fresh = made is not None and made.key == key and time.monotonic() - made.at < settings.STATUS_CACHE_SECONDS
+    if made is not None and (fresh or (made.key == key and _making.locked())):
+        return made.context  # fresh enough, or being made again by another request: the last one
+    with _making:
+        made = _made
+        if made is not None and made.key == key and time.monotonic() - made.at < settings.STATUS_CACHE_SECONDS:
+            return made.context  # made by the request this one waited for
+        context = status_context()
+        _made = _Made(time.monotonic(), key, context)
+        return context
+
+
 @user_passes_test(_allowed, login_url="admin:login")
 def status_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "monitoring/status.html", status_context())
+    return render(request, "monitoring/status.html", cached_status_context())

@@ -59,6 +59,10 @@ api_up() {
         return 0
     fi
     port_busy "$API_PORT" && die "port $API_PORT (for the API) is in use by another process. Fix: stop it, or set API_PORT=..."
+    if [[ "${API_PROXY:-nginx}" == nginx ]]; then
+        ensure_debian_packages "nginx stands in front of the API against slow and idle clients (holded/proxy.py)" \
+            nginx=/usr/sbin/nginx
+    fi
     mkdir -p "$API_DIR"
     export API_PORT
     # Where the API's workers write their metrics: fresh for each start.

@@ -42,19 +42,11 @@ fi
 ensure_python_env
 
 # Debian packages the tests use: docker-compose parses docker-compose.yaml
-# without an engine; chromium and its driver are the browser of tests/browser.
-missing=()
-command -v docker-compose >/dev/null || missing+=(docker-compose)
-[[ -x /usr/bin/chromium ]] || missing+=(chromium)
-[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
-if ((${#missing[@]})); then
-    if ((EUID == 0)) && command -v apt-get >/dev/null; then
-        log "installing ${missing[*]} (apt)"
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
-            >/dev/null 2>&1 || log "could not install ${missing[*]}; the tests that need them will say so"
-    else
-        log "missing ${missing[*]} (apt-get install ${missing[*]}); the tests that need them will say so"
-    fi
+# without an engine; chromium and its driver are the browser of tests/browser;
+# nginx stands in front of the API the tests serve (holded/proxy.py).
+if ! (ensure_debian_packages "the tests use them" docker-compose=/usr/bin/docker-compose chromium=/usr/bin/chromium \
+    chromium-driver=/usr/bin/chromedriver nginx=/usr/sbin/nginx); then
+    log "some Debian packages are missing; the tests that need them will say so"
 fi
 
 bash scripts/services.sh up  # a no-op for the services already up

@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streaming.supervisor import LOGGING_ENV, stop_with_parent
+from integrations.processes import stop_with_parent
+from streaming.supervisor import LOGGING_ENV
 from streaming.workers import RunDirectory
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ import os
 import pickle
 import sys
 
-from streaming.supervisor import LOGGING_ENV, stop_with_parent
+from integrations.processes import stop_with_parent
+from streaming.supervisor import LOGGING_ENV
 
 
 def main() -> None:

@@ -27,8 +27,9 @@ from apache_beam.portability.api import beam_provision_api_pb2, beam_provision_a
 from apache_beam.runners.worker import sdk_worker_main
 from google.protobuf import json_format, text_format
 
+from integrations.processes import stop_with_parent
 from streaming import collection
-from streaming.supervisor import LOGGING_ENV, stop_with_parent
+from streaming.supervisor import LOGGING_ENV
 
 
 def _descriptor(url: str) -> str:

@@ -14,8 +14,6 @@ restarted. Should the supervisor itself be killed, the child gets SIGTERM
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -24,13 +22,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from integrations.processes import stop_with_parent
+
 logger = logging.getLogger(__name__)
 
 # How many times the supervisor restarted the job before this run (read by streaming/metrics.py).
 RESTARTS_ENV = "HOLDED_STREAM_RESTARTS"
 # The launcher's logging config (JSON) for the processes it starts: Flink's SDK workers, the local runner's processes.
 LOGGING_ENV = "HOLDED_WORKER_LOGGING"
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -38,15 +37,6 @@ class Backoff:
     first_delay: float = 1.0
     max_delay: float = 60.0
     healthy_after: float = 300.0  # a run this long resets the wait
-
-
-def stop_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the supervisor dies (prctl PR_SET_PDEATHSIG, Linux)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: the child outlives a killed supervisor
 
 
 def describe(code: int) -> str:

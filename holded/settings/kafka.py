@@ -37,3 +37,6 @@ KAFKA_LINGER_MS = env.integer("KAFKA_LINGER_MS", 0)
 # whose record would be larger is rejected, naming this limit.
 KAFKA_MESSAGE_MAX_BYTES = env.integer("KAFKA_MESSAGE_MAX_BYTES", 2 * 1024 * 1024)
 KAFKA_COMPRESSION_TYPE = env.string("KAFKA_COMPRESSION_TYPE", "lz4")
+# The collector's producer queue, in KiB (librdkafka's queue.buffering.max.kbytes); 0: four packages of
+# the largest body per request thread (collector/kafka.py). A record that finds it full is a 503.
+KAFKA_QUEUE_MAX_KBYTES = env.integer("KAFKA_QUEUE_MAX_KBYTES", 0)

@@ -73,6 +73,25 @@ need() {
     command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed. Fix: $fix"
 }
 
+# Debian packages for the programs at PATHS (the rest of the arguments), installed with apt-get when
+# run as root; otherwise a message names the fix. usage: ensure_debian_packages WHY PACKAGE=PATH...
+ensure_debian_packages() {
+    local why="$1" missing=() pair
+    shift
+    for pair in "$@"; do
+        [[ -x "${pair#*=}" ]] || missing+=("${pair%%=*}")
+    done
+    ((${#missing[@]})) || return 0
+    if ((EUID == 0)) && command -v apt-get >/dev/null; then
+        log "installing ${missing[*]} (apt): $why"
+        mkdir -p "$STATE_DIR"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+            >"$STATE_DIR/apt.log" 2>&1 || die "apt-get could not install ${missing[*]} (log: $STATE_DIR/apt.log)"
+    else
+        die "${missing[*]} not installed: $why. Fix: sudo apt-get install ${missing[*]}"
+    fi
+}
+
 # True when something already listens on 127.0.0.1:$1.
 port_busy() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

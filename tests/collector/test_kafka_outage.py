@@ -64,3 +64,31 @@ def test_kafka_down_gives_503_and_every_accepted_event_is_in_the_topic(
     assert accepted <= in_topic  # nothing reported accepted is missing
     unconfirmed = {uuid.UUID(e["correlationId"]) for e in body["events"]}
     assert not {uuid.UUID(k) for k in in_topic} & unconfirmed  # never sent: librdkafka gave up on them
+
+
+def test_a_full_producer_queue_is_a_503_with_retry_after_counted_and_nothing_waits_for_it(
+    client: APIClient, settings: SettingsWrapper, fresh_producer: None, lane: Lane
+) -> None:
+    settings.KAFKA_QUEUE_MAX_KBYTES = 1  # a queue of 1 KiB: a package of 300 events does not fit at once
+    before = full_queue_count()
+
+    response = client.post("/collect", json.dumps([brief_event() for _ in range(300)]), content_type="application/json")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(settings.COLLECT_RETRY_AFTER_SECONDS)
+    body = response.json()
+    assert body["error"] == "kafka_unavailable"
+    unconfirmed = [e for e in body["events"] if e["status"] == "unconfirmed"]
+    assert unconfirmed, "every record fitted a 1 KiB queue"
+    assert all(e["kafkaError"].startswith("the producer's queue is full") for e in unconfirmed)
+    assert full_queue_count() - before == len(unconfirmed)
+    # What was queued is acknowledged and reported so; what was not is not in the topic.
+    accepted = {e["correlationId"] for e in body["events"] if e["status"] == "accepted"}
+    in_topic = {(r.key() or b"").decode() for r in read_topic(lane.events_topic, expected=len(accepted))}
+    assert in_topic == accepted
+
+
+def full_queue_count() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("holded_collect_queue_full_total") or 0.0

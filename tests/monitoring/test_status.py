@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth.models import User
@@ -76,3 +78,23 @@ def test_names_in_the_chart_are_escaped() -> None:
 
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
+
+
+def test_the_page_is_made_once_a_period_whatever_the_request_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cache alone (pure): the page's reading is replaced by a slow count of how often it happens.
+    from monitoring import views
+
+    made: list[float] = []
+
+    def slow_reading() -> dict[str, object]:
+        made.append(time.monotonic())
+        time.sleep(0.3)
+        return {"n": len(made)}
+
+    monkeypatch.setattr(views, "status_context", slow_reading)
+    monkeypatch.setattr(views, "_made", None)
+    with ThreadPoolExecutor(16) as pool:
+        contexts = list(pool.map(lambda _: views.cached_status_context(), range(200)))
+
+    assert len(made) == 1  # 200 requests at once: one reading, the others waited for it or got it
+    assert all(context == {"n": 1} for context in contexts)
