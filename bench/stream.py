@@ -68,7 +68,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from confluent_kafka.schema_registry import Schema  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from bench.collect import PEER_BENTHOS, peer_present, sample_event, serve_api, start_peer, stop  # noqa: E402
+from bench.collect import PEER_BENTHOS, free_port, peer_present, sample_event, serve_api, start_peer, stop  # noqa: E402
 from contract import lake, wire  # noqa: E402
 from contract.enriched import enrich  # noqa: E402
 from contract.ids import event_id, new_package_id  # noqa: E402
@@ -419,6 +419,17 @@ class Freshness:
     ids: list[str]
 
 
+def wait_until_ready(address: str, timeout: float = 120.0) -> None:
+    """Until the stream's /health/ready at `address` answers 200 (its source has polled Kafka)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"http://{address}/health/ready", timeout=2) as ready:
+            if ready.status == 200:
+                return
+        time.sleep(0.25)
+    raise RuntimeError(f"the stream did not report ready at {address} within {timeout:.0f}s")
+
+
 def freshness_to_both(lane: Lane, rate: int, seconds: int) -> Freshness:
     """From a 200 of /collect to the row in PostgreSQL and to the line in the lake, at `rate` events/s.
 
@@ -427,9 +438,10 @@ def freshness_to_both(lane: Lane, rate: int, seconds: int) -> Freshness:
     """
     environment = lane.environment()
     api, port = serve_api(environment)
+    metrics = f"127.0.0.1:{free_port()}"
     stream = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_stream"],
-        env=environment,
+        env={**environment, "STREAM_METRICS_ADDRESS": metrics},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -441,7 +453,7 @@ def freshness_to_both(lane: Lane, rate: int, seconds: int) -> Freshness:
     lock = threading.Lock()
     size = 10 if rate <= 1000 else 100
     try:
-        time.sleep(3)  # the stream's first poll
+        wait_until_ready(metrics)  # the job polls Kafka: its start is not part of any event's wait
         url = f"http://127.0.0.1:{port}/collect"
         packages_per_second = rate / size
         stop_at = time.monotonic() + seconds
