@@ -11,7 +11,7 @@ loopback address (127.0.0.2) hold the server as slow clients do: a third
 send a request line and then a header byte every second, a third send their
 headers and then a body byte every second, a third stay idle on a
 kept-alive connection. It prints p50, p99 and max per path, and the
-requests that got no answer within 5 s.
+requests that got no answer within 5 s (after 10 of them, it stops asking).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import requests  # noqa: E402
 from bench.collect import collect_lane, lane_environment, sample_event, serve_api, stop  # noqa: E402
 
 KINDS = ("header", "body", "idle")
+MAX_FAILURES = 10  # requests per path without an answer in 5 s before the measurement stops
 JSON = {"Content-Type": "application/json"}
 SERVERS: tuple[tuple[str, dict[str, str]], ...] = (
     ("nginx in front (the default)", {}),
@@ -49,8 +50,8 @@ SERVERS: tuple[tuple[str, dict[str, str]], ...] = (
 ATTACKER = "127.0.0.2"
 
 
-def slow_socket(port: int, kind: str) -> socket.socket:
-    connection = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(ATTACKER, 0))
+def slow_socket(port: int, kind: str, timeout: float) -> socket.socket:
+    connection = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(ATTACKER, 0))
     if kind == "header":
         connection.sendall(b"POST /collect HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     elif kind == "body":
@@ -64,35 +65,60 @@ def slow_socket(port: int, kind: str) -> socket.socket:
     return connection
 
 
+class SlowClients:
+    """`count` slow sockets on `port`, each sending a byte a second; one the server closed is opened again."""
+
+    def __init__(self, port: int, count: int) -> None:
+        self.port = port
+        self.kinds = [KINDS[index % 3] for index in range(count)]
+        self.sockets: list[socket.socket | None] = [None] * count
+        self.refused = 0  # connections the server did not take within a second
+
+    def keep_open(self) -> None:
+        for index, kind in enumerate(self.kinds):
+            connection = self.sockets[index]
+            if connection is not None and kind != "idle":
+                try:
+                    connection.sendall(b"X" if kind == "header" else b" ")
+                    continue
+                except OSError:
+                    connection.close()  # closed by the server (a timeout): opened again below
+            elif connection is not None:
+                continue
+            try:
+                self.sockets[index] = slow_socket(self.port, kind, timeout=1.0)
+            except OSError:
+                self.sockets[index] = None
+                self.refused += 1
+
+    def open_now(self) -> int:
+        return sum(connection is not None for connection in self.sockets)
+
+    def close(self) -> None:
+        for connection in self.sockets:
+            if connection is not None:
+                connection.close()
+
+
 @contextlib.contextmanager
-def slow_clients(port: int, count: int) -> Iterator[int]:
-    """`count` slow sockets on `port`, dribbling a byte a second each; how many could be opened."""
-    opened: list[tuple[socket.socket, str]] = []
-    for index in range(count):
-        kind = KINDS[index % 3]
-        try:
-            opened.append((slow_socket(port, kind), kind))
-        except OSError:
-            break  # the server refuses or does not accept more: that is its bound
+def slow_clients(port: int, count: int) -> Iterator[SlowClients]:
+    """The slow clients, kept at work (a byte a second, reopened when closed) until the block ends."""
+    clients = SlowClients(port, count)
+    clients.keep_open()
     stop = threading.Event()
 
-    def dribble() -> None:
+    def work() -> None:
         while not stop.wait(1.0):
-            for connection, kind in opened:
-                if kind != "idle":
-                    # When the server closed it (a timeout), it is opened again: the attack goes on.
-                    with contextlib.suppress(OSError):
-                        connection.sendall(b"X" if kind == "header" else b" ")
+            clients.keep_open()
 
-    dribbler = threading.Thread(target=dribble, daemon=True)
-    dribbler.start()
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
     try:
-        yield len(opened)
+        yield clients
     finally:
         stop.set()
-        dribbler.join()
-        for connection, _ in opened:
-            connection.close()
+        worker.join()
+        clients.close()
 
 
 def latencies(url: str, requests_count: int) -> dict[str, tuple[list[float], int]]:
@@ -103,6 +129,8 @@ def latencies(url: str, requests_count: int) -> dict[str, tuple[list[float], int
     for path in ("/health/live", "/collect"):
         times, failed = [], 0
         for _ in range(requests_count):
+            if failed >= MAX_FAILURES:
+                break  # the server does not answer: enough said
             started = time.perf_counter()
             try:
                 if path == "/collect":
@@ -150,15 +178,16 @@ def main() -> None:
                 url = f"http://127.0.0.1:{port}"
                 latencies(url, 20)  # warm-up: every worker's producer connected
                 quiet = latencies(url, args.requests)
-                with slow_clients(port, args.sockets) as opened:
+                with slow_clients(port, args.sockets) as clients:
                     time.sleep(2)
                     held = latencies(url, args.requests)
+                    sockets = (clients.open_now(), clients.refused)
             finally:
                 stop(server)
-        rows.append((label, quiet, held, opened))
+        rows.append((label, quiet, held, sockets))
     print(f"\n{args.requests} sequential requests per path, alone, then with {args.sockets} slow sockets open:")
-    for label, quiet, held, opened in rows:
-        print(f"{label} ({opened} slow sockets opened):")
+    for label, quiet, held, (opened, refused) in rows:
+        print(f"{label} ({opened} slow sockets open at the end; {refused} connections not taken within 1 s):")
         for path in ("/health/live", "/collect"):
             print(f"  {path:13} alone:        {describe(*quiet[path])}")
             print(f"  {path:13} slow clients: {describe(*held[path])}")

@@ -44,6 +44,7 @@ from streaming.replay import commit_metadata
 logger = logging.getLogger(__name__)
 
 END_OF_TIME = 2**63 - 1
+FETCH_BYTES = 8 * 1024 * 1024
 PROGRESS_EVERY_SECONDS = 10.0
 # The runner ignores a deferral's delay and calls again at once: an empty poll
 # sleeps this long so that an idle job does not spin a core.
@@ -57,7 +58,13 @@ STOP_COMMIT_WAIT_SECONDS = 30.0
 def consumer_config(config: StreamConfig) -> dict[str, Any]:
     # The source commits by itself, in its bundle finalizer (integrations/kafka.py turns auto-commit off).
     # Fetches of up to 8 MiB a partition (1 MiB by default, about 1,300 events): a backlog takes fewer round trips.
-    tuning = {"fetch.wait.max.ms": 10, "enable.partition.eof": False, "max.partition.fetch.bytes": 8 * 1024 * 1024}
+    # What librdkafka holds fetched ahead, a partition: two such fetches (its default is 64 MiB).
+    tuning = {
+        "fetch.wait.max.ms": 10,
+        "enable.partition.eof": False,
+        "max.partition.fetch.bytes": FETCH_BYTES,
+        "queued.max.messages.kbytes": 2 * FETCH_BYTES // 1024,
+    }
     return config.kafka.consumer(config.group_id, f"{config.group_id}-source", tuning)
 
 
