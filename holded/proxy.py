@@ -30,6 +30,7 @@ answer. Settings (environment; seconds and counts):
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import signal
@@ -83,15 +84,55 @@ class ProxySettings:
         )
 
 
-def _json(error: str, detail: str) -> str:
-    return "'" + f'{{"error":"{error}","detail":"{detail}"}}' + "'"
+@dataclass(frozen=True)
+class Answer:
+    """What nginx answers itself: for which of its statuses, with which status and JSON body."""
+
+    status: int
+    statuses: tuple[int, ...]  # nginx's own statuses it answers for
+    error: str
+    detail: str
+    retry: bool = False  # with Retry-After
+
+
+def answers(proxy: ProxySettings) -> list[Answer]:
+    return [
+        Answer(400, (400,), "bad_request", "The request is not valid HTTP."),
+        Answer(408, (408,), "request_timeout", "The request was not received in time."),
+        Answer(413, (413,), "payload_too_large", f"The body is larger than {proxy.max_body_bytes} bytes."),
+        Answer(414, (414,), "uri_too_long", f"The request line is longer than {HEADER_BUFFER}."),
+        Answer(431, (494,), "header_too_large", f"A header is longer than {HEADER_BUFFER}."),
+        Answer(429, (429,), "too_many_connections", "Too many requests at once from this address.", retry=True),
+        Answer(503, (502, 503, 504), "api_unavailable", "The API is not answering; try again.", retry=True),
+    ]
+
+
+def _error_pages(proxy: ProxySettings) -> str:
+    lines = []
+    for answer in answers(proxy):
+        statuses = " ".join(map(str, answer.statuses))
+        renamed = "" if answer.statuses == (answer.status,) else f"={answer.status} "
+        lines.append(f"        error_page {statuses} {renamed}/_proxy/{answer.status};")
+    return "\n".join(lines)
+
+
+def _answer_locations(proxy: ProxySettings) -> str:
+    blocks = []
+    for answer in answers(proxy):
+        body = json.dumps({"error": answer.error, "detail": answer.detail}, separators=(",", ":"))
+        retry = f"\n            add_header Retry-After {proxy.retry_after_seconds} always;" if answer.retry else ""
+        blocks.append(
+            f"        location = /_proxy/{answer.status} {{\n            internal;\n"
+            f"            default_type application/json;{retry}\n"
+            f"            return {answer.status} '{body}';\n        }}"
+        )
+    return "\n".join(blocks)
 
 
 def nginx_config(proxy: ProxySettings, run_dir: Path) -> str:
     """nginx.conf for `proxy`, its temporary files under `run_dir`."""
     user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""  # as root, workers run as the same user
     host = f"[{proxy.listen_host}]" if ":" in proxy.listen_host else proxy.listen_host
-    wait = proxy.retry_after_seconds
     return f"""
 {user}
 worker_processes {WORKERS};
@@ -133,13 +174,7 @@ http {{
 
         # Each of nginx's own answers as JSON in the API's shape; "=" sets the status the client gets. Internal
         # URIs, not named locations: a request line too long or broken has no URI of its own to keep.
-        error_page 400 /_proxy/400;
-        error_page 408 /_proxy/408;
-        error_page 413 /_proxy/413;
-        error_page 414 /_proxy/414;
-        error_page 494 =431 /_proxy/431;
-        error_page 429 /_proxy/429;
-        error_page 502 503 504 =503 /_proxy/503;
+{_error_pages(proxy)}
 
         location / {{
             proxy_pass http://granian;
@@ -158,43 +193,7 @@ http {{
             proxy_intercept_errors off;
         }}
 
-        location = /_proxy/400 {{
-            internal;
-            default_type application/json;
-            return 400 {_json("bad_request", "The request is not valid HTTP.")};
-        }}
-        location = /_proxy/408 {{
-            internal;
-            default_type application/json;
-            return 408 {_json("request_timeout", "The request was not received in time.")};
-        }}
-        location = /_proxy/413 {{
-            internal;
-            default_type application/json;
-            return 413 {_json("payload_too_large", f"The body is larger than {proxy.max_body_bytes} bytes.")};
-        }}
-        location = /_proxy/414 {{
-            internal;
-            default_type application/json;
-            return 414 {_json("uri_too_long", f"The request line is longer than {HEADER_BUFFER}.")};
-        }}
-        location = /_proxy/431 {{
-            internal;
-            default_type application/json;
-            return 431 {_json("header_too_large", f"A header is longer than {HEADER_BUFFER}.")};
-        }}
-        location = /_proxy/429 {{
-            internal;
-            default_type application/json;
-            add_header Retry-After {wait} always;
-            return 429 {_json("too_many_connections", "Too many requests at once from this address.")};
-        }}
-        location = /_proxy/503 {{
-            internal;
-            default_type application/json;
-            add_header Retry-After {wait} always;
-            return 503 {_json("api_unavailable", "The API is not answering; try again.")};
-        }}
+{_answer_locations(proxy)}
     }}
 }}
 """
