@@ -48,6 +48,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 UNKNOWN_SQLSTATE = "HX001"
 
 
+@pytest.fixture
+def fresh_run() -> Iterator[None]:
+    """The process's stop flag and readiness as a new run finds them (an earlier test may have stopped one)."""
+    lifecycle.configure(max_records=None, idle_seconds=None)
+    yield
+    lifecycle.configure(max_records=None, idle_seconds=None)
+
+
 def owner_connection() -> Any:
     """A connection as the database's owner, committing each statement: what it changes, the stream sees."""
     database = settings.DATABASES["default"]
@@ -157,7 +165,7 @@ def write_through_the_sink(config: StreamConfig, events: list[Enriched]) -> tupl
 
 
 def test_rows_postgresql_refuses_for_any_reason_are_refused_alone_and_the_rest_of_the_batch_lands(
-    stream_lane: StreamLane, refusing_trigger: Any
+    stream_lane: StreamLane, refusing_trigger: Any, fresh_run: None
 ) -> None:
     poison = {
         10: random_text(6000),  # 54000: larger than a B-tree entry (the issue's own example)
@@ -184,7 +192,7 @@ def test_rows_postgresql_refuses_for_any_reason_are_refused_alone_and_the_rest_o
 
 
 def test_a_database_that_refuses_every_row_is_waited_for_and_nothing_is_dead_lettered(
-    stream_lane: StreamLane, refusing_trigger: Any
+    stream_lane: StreamLane, refusing_trigger: Any, fresh_run: None
 ) -> None:
     # Every row refused, the probe's too, for a reason no list names: the database's trouble, not the rows'.
     refuse_everything(refusing_trigger, True)
