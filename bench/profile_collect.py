@@ -107,7 +107,8 @@ def main() -> None:
 
     results: list[tuple[int, float, Counter[str], int, Counter[str], int]] = []
     with collect_lane() as (events_topic, dead_letter_topic, _, _), tempfile.TemporaryDirectory() as folder:
-        server, port = serve_api(lane_environment(events_topic, dead_letter_topic))
+        # granian alone: py-spy follows the server's Python processes, and nginx (not Python) is not one of them.
+        server, port = serve_api({**lane_environment(events_topic, dead_letter_topic), "API_PROXY": "none"})
         try:
             url = f"http://127.0.0.1:{port}/collect"
             script = Path(folder) / "post.lua"
