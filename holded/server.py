@@ -26,6 +26,7 @@ Settings, from the environment:
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import tempfile
@@ -109,7 +110,8 @@ def check_settings() -> None:
     from django.core.management import call_command
 
     django.setup()
-    call_command("check", fail_level="ERROR")
+    # Quiet when all is well; a failed check raises, naming each error and its fix.
+    call_command("check", fail_level="ERROR", stdout=io.StringIO())
 
 
 def main() -> None:
