@@ -52,6 +52,7 @@ from django.conf import settings  # noqa: E402
 
 from contract import wire  # noqa: E402
 from contract.normalize import normalize_event  # noqa: E402
+from contract.registry import remove_subject  # noqa: E402
 from integrations.clients import registry_client  # noqa: E402
 
 RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
@@ -206,8 +207,7 @@ def collect_lane() -> Iterator[tuple[str, str, str, int]]:
     finally:
         for future in admin.delete_topics([events_topic, dead_letter_topic, raw_topic]).values():
             future.result(timeout=30)
-        registry.delete_subject(subject)
-        registry.delete_subject(subject, permanent=True)
+        remove_subject(registry, subject)
 
 
 def lane_environment(events_topic: str, dead_letter_topic: str) -> dict[str, str]:

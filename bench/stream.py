@@ -73,7 +73,7 @@ from contract import lake, wire  # noqa: E402
 from contract.enriched import enrich  # noqa: E402
 from contract.ids import event_id, new_package_id  # noqa: E402
 from contract.normalize import normalize_event  # noqa: E402
-from contract.registry import LatestSchemas, SchemasById  # noqa: E402
+from contract.registry import LatestSchemas, SchemasById, remove_subject  # noqa: E402
 from contract.validation import schema_errors  # noqa: E402
 from integrations.clients import registry_client, s3_client  # noqa: E402
 from streaming.config import StreamConfig  # noqa: E402
@@ -132,8 +132,7 @@ class Lane:
         admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
         for future in admin.delete_topics([self.events_topic, self.dead_letter_topic]).values():
             future.result(timeout=30)
-        registry_client().delete_subject(self.subject)
-        registry_client().delete_subject(self.subject, permanent=True)
+        remove_subject(registry_client(), self.subject)
         admin_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
 

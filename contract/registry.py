@@ -51,6 +51,21 @@ class RegistryConfig:
         return SchemaRegistryClient(config)
 
 
+def remove_subject(client: SchemaRegistryClient, subject: str) -> None:
+    """Delete a subject for good (soft, then permanent), for tools that make subjects of their own.
+
+    A subject already gone counts as removed: the client retries a request that
+    timed out, so a delete the registry did carry out (slowly, say just after a
+    restart) is answered 404 the second time.
+    """
+    for permanent in (False, True):
+        try:
+            client.delete_subject(subject, permanent=permanent)
+        except SchemaRegistryError as error:
+            if error.http_status_code != 404:
+                raise
+
+
 def compile_schema(subject: str, schema_id: int, version: int, schema_str: str) -> RegisteredSchema:
     definition = json.loads(schema_str)
     return RegisteredSchema(subject, schema_id, version, definition, fastavro.parse_schema(definition))

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from collector import kafka
 from collector.schema import latest_schemas
+from contract.registry import remove_subject
 from integrations.clients import kafka_config, registry_client
 from tests.support.kafka import wait_for_leaders
 from tests.support.lanes import RAW_SCHEMA, Lane, StreamLane, unique_name
@@ -89,8 +90,7 @@ def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
     latest_schemas.cache_clear()
     yield Lane(events_topic, dead_letter_topic, subject, schema_id)
     latest_schemas.cache_clear()
-    registry.delete_subject(subject)
-    registry.delete_subject(subject, permanent=True)
+    remove_subject(registry, subject)
     for future in kafka_admin.delete_topics([events_topic, dead_letter_topic]).values():
         future.result(timeout=30)
 

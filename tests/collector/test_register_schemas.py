@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from django.core.management import CommandError, call_command
 
+from contract.registry import remove_subject
 from tests.support.lanes import RAW_SCHEMA, unique_name
 from tests.support.scripts import run_script
 
@@ -23,8 +24,7 @@ def schemas_dir(tmp_path: Path, registry: SchemaRegistryClient) -> Iterator[tupl
     (tmp_path / f"{subject}.avsc").write_text(RAW_SCHEMA)
     yield tmp_path, subject
     if subject in registry.get_subjects():
-        registry.delete_subject(subject)
-        registry.delete_subject(subject, permanent=True)
+        remove_subject(registry, subject)
 
 
 def incompatible(schema_text: str) -> str:

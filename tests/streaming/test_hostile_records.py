@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract import wire
+from contract.registry import remove_subject
 from integrations.clients import kafka_config, registry_client
 from tests.support.kafka import header_map, read_all
 from tests.support.lanes import RAW_SCHEMA, StreamLane
@@ -158,8 +159,7 @@ def schema_ids(stream_lane: StreamLane) -> Iterator[dict[str, int]]:
         "foreign": registry.register_schema(foreign_subject, Schema(json.dumps(FOREIGN), "AVRO")),
     }
     yield ids
-    registry.delete_subject(foreign_subject)
-    registry.delete_subject(foreign_subject, permanent=True)
+    remove_subject(registry, foreign_subject)
 
 
 def write(lane: StreamLane, ids: dict[str, int], batch: list[Record]) -> dict[int, tuple[str, bytes | None, bytes]]:

@@ -17,6 +17,7 @@ from confluent_kafka.schema_registry import Schema
 from django.conf import settings
 
 from contract import wire
+from contract.registry import remove_subject
 from integrations.clients import registry_client
 from streaming.config import StreamConfig
 from streaming.launcher import LocalDirectRunner
@@ -39,8 +40,7 @@ def schema_id(services_up: None) -> Iterator[int]:
     registry = registry_client()
     subject = unique_name("transforms") + "-value"
     yield registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))
-    registry.delete_subject(subject)
-    registry.delete_subject(subject, permanent=True)
+    remove_subject(registry, subject)
 
 
 def config() -> StreamConfig:
