@@ -4,7 +4,7 @@
 
 Needs the services (scripts/services.sh up). Writes into a database of its
 own (migrated like the real one, dropped at the end), as the stream's role.
-For each batch size and each way (streaming/events_table.py: insert_copy,
+For each batch size and each way (streaming/table/events_table.py: insert_copy,
 insert_values) it inserts `--rows` enriched events into an empty table, then
 writes the same rows again (a replay: every row a conflict, nothing
 inserted), one commit per batch as the sink does. The ways take turns, and
@@ -41,8 +41,8 @@ from contract import lake  # noqa: E402
 from contract.enriched import enrich  # noqa: E402
 from contract.ids import event_id, new_package_id  # noqa: E402
 from contract.normalize import normalize_event  # noqa: E402
-from streaming.config import StreamConfig  # noqa: E402
-from streaming.events_table import insert_copy, insert_values, row_of  # noqa: E402
+from streaming.pipeline.config import StreamConfig  # noqa: E402
+from streaming.table.events_table import insert_copy, insert_values, row_of  # noqa: E402
 
 WAYS: dict[str, Callable[[Any, list[tuple[Any, ...]]], object]] = {
     "COPY + INSERT ... SELECT": insert_copy,

@@ -41,7 +41,7 @@ from contract import lake  # noqa: E402
 from contract.enriched import iso_millis  # noqa: E402
 from contract.ids import event_id, new_package_id  # noqa: E402
 from integrations.clients import s3_config  # noqa: E402
-from streaming.events_table import COLUMNS  # noqa: E402
+from streaming.table.events_table import COLUMNS  # noqa: E402
 
 LINES_PER_OBJECT = 10_000
 

@@ -76,8 +76,8 @@ from contract.normalize import normalize_event  # noqa: E402
 from contract.registry import LatestSchemas, SchemasById, remove_subject  # noqa: E402
 from contract.validation import schema_errors  # noqa: E402
 from integrations.clients import registry_client, s3_client  # noqa: E402
-from streaming.config import StreamConfig  # noqa: E402
-from streaming.events_table import insert_copy, row_of  # noqa: E402
+from streaming.pipeline.config import StreamConfig  # noqa: E402
+from streaming.table.events_table import insert_copy, row_of  # noqa: E402
 
 RAW_SCHEMA = (ROOT / "schemas" / "events.raw-value.avsc").read_text()
 

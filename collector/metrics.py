@@ -3,7 +3,7 @@
 The server runs several worker processes, so when PROMETHEUS_MULTIPROC_DIR is
 set (holded/server.py and scripts/platform.sh set it) each worker writes its
 samples there and /metrics adds them up. The stream declares its own, apart
-(streaming/metrics.py), so API workers never create the stream's files.
+(streaming/runtime/metrics.py), so API workers never create the stream's files.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ may read `events` and Django's tables, and write only the sessions, the
 admin log and the users: no DDL, no write to `events`. The role is created
 when the migrating user may create roles (development, the Docker stack);
 elsewhere a DBA creates it and this only grants. Like the stream's role
-(streaming/migrations/0002_stream_role.py).
+(streaming/table/migrations/0002_stream_role.py).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ ALLOWED: dict[str, set[str]] = {
     "bench": {"contract", "integrations", "collector", "streaming", "accounting", "generator"},
 }
 # Modules that are another package's internals: reachable only from inside it.
-INTERNAL = ("streaming.transforms", "collector.services", "collector.kafka")
+INTERNAL = ("streaming.pipeline.transforms", "collector.services", "collector.kafka")
 
 
 def imports_of(path: Path) -> set[str]:
@@ -115,6 +115,6 @@ def test_no_test_imports_a_conftest() -> None:
 def test_the_rule_sees_a_forbidden_import(tmp_path: Path) -> None:
     # The checker itself: an import of the stream from the collector is found.
     source = tmp_path / "probe.py"
-    source.write_text("def f():\n    from streaming.transforms.decode import Decode\n")
-    assert "streaming.transforms.decode" in imports_of(source)
-    assert owner("streaming.transforms.decode") == "streaming"
+    source.write_text("def f():\n    from streaming.pipeline.transforms.decode import Decode\n")
+    assert "streaming.pipeline.transforms.decode" in imports_of(source)
+    assert owner("streaming.pipeline.transforms.decode") == "streaming"

@@ -29,7 +29,8 @@ INSTALLED_APPS = [
     # Swagger UI and Redoc served by the app itself: /api/docs/ works offline.
     "drf_spectacular_sidecar",
     "collector",
-    "streaming",
+    "streaming.table",
+    "streaming.runtime",
     "generator",
     "accounting",
     "monitoring",

@@ -7,7 +7,7 @@ from holded.settings.base import PRODUCTION
 
 STREAM_GROUP_ID = env.string("STREAM_GROUP_ID", "holded-stream")
 # The stream writes with a role of its own, allowed only what it needs
-# (streaming/migrations/0002_stream_role.py).
+# (streaming/table/migrations/0002_stream_role.py).
 STREAM_POSTGRES_USER = env.string("STREAM_POSTGRES_USER", "holded_stream")
 STREAM_POSTGRES_PASSWORD = env.secret("STREAM_POSTGRES_PASSWORD", "holded_stream", production=PRODUCTION)
 STREAM_ENRICHED_SUBJECT = env.string("STREAM_ENRICHED_SUBJECT", "events.enriched-value")
@@ -15,7 +15,7 @@ STREAM_ENRICHED_SUBJECT = env.string("STREAM_ENRICHED_SUBJECT", "events.enriched
 # fewer, larger bundles leave less of their writes unoverlapped (decision 23).
 STREAM_MAX_RECORDS_PER_POLL = env.integer("STREAM_MAX_RECORDS_PER_POLL", 20_000)
 STREAM_POSTGRES_BATCH_SIZE = env.integer("STREAM_POSTGRES_BATCH_SIZE", 1000)
-# The lake's objects (streaming/objects.py): one ends after this many records, before a
+# The lake's objects (streaming/pipeline/objects.py): one ends after this many records, before a
 # record of a later window of this many seconds (a divisor of an hour), or before a record
 # that would take its records' keys and values past this many bytes (an object is held in
 # memory whole, and S3 takes at most 5 GiB in one PUT).
@@ -29,7 +29,7 @@ STREAM_RUNNER = env.string("STREAM_RUNNER", "direct")
 # On the local runner: how many processes run the pipeline, each reading its share of the
 # partitions (auto: one a partition of the events topic, at most one a core).
 STREAM_PROCESSES = env.string("STREAM_PROCESSES", "auto")
-# On Flink (run_stream --runner flink, streaming/flink.py): the cluster (host:port of its
+# On Flink (run_stream --runner flink, streaming/runtime/flink.py): the cluster (host:port of its
 # REST endpoint, or [local] for an embedded one), the checkpoint interval (offsets are
 # committed after each checkpoint), where the SDK workers run (process or loopback), the
 # job server's jar (empty: built by scripts/flink-job-server.sh) and the records a source

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from contract.enriched import enrich
 from contract.ids import parse_ulid
-from streaming.events_table import COLUMNS, _copy_field, _copy_line, row_of
+from streaming.table.events_table import COLUMNS, _copy_field, _copy_line, row_of
 from tests.support.factories import canonical_event
 
 

@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from contract.ids import event_id, new_package_id
-from streaming.events_table import insert_copy, insert_values
-from streaming.models import Event
-from streaming.partitions import add_months, ensure_partitions, existing_partitions, month_start, partition_name
+from streaming.table.events_table import insert_copy, insert_values
+from streaming.table.models import Event
+from streaming.table.partitions import add_months, ensure_partitions, existing_partitions, month_start, partition_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -137,7 +137,7 @@ def test_the_streams_role_may_write_events_and_nothing_else(services_up: None) -
     import psycopg2
     from django.conf import settings
 
-    from streaming.config import StreamConfig
+    from streaming.pipeline.config import StreamConfig
 
     dsn = StreamConfig.from_settings(settings).postgres_dsn
     assert dsn["user"] == "holded_stream"

@@ -65,7 +65,7 @@ def flink_job_server() -> str:
 
 
 def sdk_workers(launcher: int) -> list[int]:
-    return [pid for pid, command in descendants(launcher) if "streaming.sdk_worker" in command]
+    return [pid for pid, command in descendants(launcher) if "streaming.runtime.sdk_worker" in command]
 
 
 def committed(lane: StreamLane) -> list[int]:

@@ -16,10 +16,10 @@ from google.protobuf import struct_pb2, text_format
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streaming.flink import SDK_WORKER, FlinkSetup, pipeline_args
-from streaming.sdk_worker import worker_environment
-from streaming.transforms.read_kafka import END_OF_TIME, CheckpointOnlyTracker
-from streaming.workers import RunDirectory
+from streaming.pipeline.transforms.read_kafka import END_OF_TIME, CheckpointOnlyTracker
+from streaming.runtime.flink import SDK_WORKER, FlinkSetup, pipeline_args
+from streaming.runtime.sdk_worker import worker_environment
+from streaming.runtime.workers import RunDirectory
 
 
 def options(args: list[str]) -> dict[str, str]:

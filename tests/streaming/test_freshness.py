@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from streaming.freshness import Freshness
+from streaming.runtime.freshness import Freshness
 
 
 def test_quantiles_are_the_nearest_rank_of_the_delays() -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from streaming import lifecycle
-from streaming.launcher import _install_stop_handlers
-from streaming.retry import RetryPolicy, StoppedDuringOutage
+from streaming.pipeline.retry import RetryPolicy, StoppedDuringOutage
+from streaming.runtime import lifecycle
+from streaming.runtime.launcher import _install_stop_handlers
 
 QUICK_POLICY = RetryPolicy(first_delay=0.01, max_delay=0.02)
 QUICK: dict[str, Any] = {"what": "x", "service": "test", "transient": (ConnectionError,)}

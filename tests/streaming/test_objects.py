@@ -1,4 +1,4 @@
-"""Where the lake's objects begin and end (streaming/objects.py): pure, no services."""
+"""Where the lake's objects begin and end (streaming/pipeline/objects.py): pure, no services."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streaming.objects import BrokerClock, ObjectAssembler, ObjectRule, Span
-from streaming.records import KafkaRecord
+from streaming.pipeline.objects import BrokerClock, ObjectAssembler, ObjectRule, Span
+from streaming.pipeline.records import KafkaRecord
 
 START_MS = 1_709_683_190_000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from streaming.partitions import add_months, month_start, months_around, partition_name
+from streaming.table.partitions import add_months, month_start, months_around, partition_name
 
 
 def test_month_start_is_in_utc() -> None:

@@ -1,6 +1,6 @@
 """A record a sink refuses, for a reason nobody listed, costs that record alone: against the real sinks.
 
-The sinks isolate a refused write by behaviour (streaming/isolation.py): a
+The sinks isolate a refused write by behaviour (streaming/pipeline/isolation.py): a
 batch is split until each record at fault is alone, and that record is
 refused only if a write known to be good then succeeds. Here PostgreSQL
 refuses rows for reasons of every kind (an index entry too large, a NUL, a
@@ -32,11 +32,11 @@ from contract import lake
 from contract.enriched import enrich
 from contract.ids import event_id, new_package_id
 from contract.lake import parse_key
-from streaming import lifecycle
-from streaming.config import StreamConfig
-from streaming.objects import Span
-from streaming.records import REJECTED, Enriched, KafkaRecord, Rejected
-from streaming.transforms.write_postgres import _WriteToPostgresFn
+from streaming.pipeline.config import StreamConfig
+from streaming.pipeline.objects import Span
+from streaming.pipeline.records import REJECTED, Enriched, KafkaRecord, Rejected
+from streaming.pipeline.transforms.write_postgres import _WriteToPostgresFn
+from streaming.runtime import lifecycle
 from tests.support.factories import brief_event
 from tests.support.kafka import header_map, read_all
 from tests.support.lanes import StreamLane

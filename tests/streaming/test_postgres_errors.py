@@ -6,7 +6,7 @@ import psycopg2
 import pytest
 from psycopg2 import errors
 
-from streaming.transforms.write_postgres import is_database_fault, refusal
+from streaming.pipeline.transforms.write_postgres import is_database_fault, refusal
 
 
 @pytest.mark.parametrize(

@@ -32,9 +32,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from streaming import launcher, lifecycle
-from streaming.config import Share, StreamConfig
-from streaming.launcher import LocalProcesses, run
+from streaming.pipeline.config import Share, StreamConfig
+from streaming.runtime import launcher, lifecycle
+from streaming.runtime.launcher import LocalProcesses, run
 from tests.support.lanes import StreamLane, free_port
 from tests.support.load import Load
 from tests.support.stream import (
@@ -95,7 +95,7 @@ def test_processes_that_outlive_a_stop_by_the_grace_fail_the_run_naming_them(
 
 
 def processes(launcher_pid: int) -> list[int]:
-    return [pid for pid, command in descendants(launcher_pid) if "streaming.local_process" in command]
+    return [pid for pid, command in descendants(launcher_pid) if "streaming.runtime.local_process" in command]
 
 
 @pytest.mark.integration

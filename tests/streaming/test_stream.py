@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from contract import wire
 from contract.enriched import iso_millis
 from contract.ids import package_id_of
-from streaming.metrics import REGISTRY
-from streaming.models import Event
+from streaming.runtime.metrics import REGISTRY
+from streaming.table.models import Event
 from tests.support.factories import brief_event, messenger_event
 from tests.support.kafka import header_map, read_topic
 from tests.support.lanes import StreamLane

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from streaming.supervisor import Backoff, supervise
+from streaming.runtime.supervisor import Backoff, supervise
 from tests.support.factories import brief_event
 from tests.support.lanes import StreamLane, free_port
 from tests.support.stream import children, ready, rows_for, start_stream, wait_for

@@ -19,12 +19,12 @@ from django.conf import settings
 from contract import wire
 from contract.registry import remove_subject
 from integrations.clients import registry_client
-from streaming.config import StreamConfig
-from streaming.launcher import LocalDirectRunner
-from streaming.objects import Span
-from streaming.records import REJECTED, Decoded, Enriched, KafkaRecord, Rejected
-from streaming.transforms.decode import Decode
-from streaming.transforms.enrich import Enrich
+from streaming.pipeline.config import StreamConfig
+from streaming.pipeline.objects import Span
+from streaming.pipeline.records import REJECTED, Decoded, Enriched, KafkaRecord, Rejected
+from streaming.pipeline.transforms.decode import Decode
+from streaming.pipeline.transforms.enrich import Enrich
+from streaming.runtime.launcher import LocalDirectRunner
 from tests.support.factories import canonical_event
 from tests.support.lanes import unique_name
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from streaming import lifecycle, workers
-from streaming.workers import RunDirectory
+from streaming.runtime import lifecycle, workers
+from streaming.runtime.workers import RunDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,7 +100,7 @@ def test_finished_partitions_add_up_over_the_workers_and_this_process(run: RunDi
 
 WORKER = """
 import sys
-from streaming.metrics import STREAM_LAG, STREAM_RECORDS, STREAM_RESTARTS
+from streaming.runtime.metrics import STREAM_LAG, STREAM_RECORDS, STREAM_RESTARTS
 STREAM_RECORDS.labels("events.raw").inc(int(sys.argv[1]))
 STREAM_LAG.labels("events.raw", sys.argv[2]).set(int(sys.argv[1]) * 10)
 """

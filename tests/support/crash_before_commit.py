@@ -25,7 +25,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from streaming.transforms import read_kafka
+    from streaming.pipeline.transforms import read_kafka
 
     def kill(*_args: object) -> None:
         print("crash_before_commit: the sinks wrote a bundle; SIGKILL before its commit", flush=True)

@@ -23,8 +23,8 @@ from django.conf import settings
 
 from contract.lake import parse_key, read_lines
 from integrations.clients import kafka_config, s3_client
-from streaming.config import StreamConfig
-from streaming.launcher import run
+from streaming.pipeline.config import StreamConfig
+from streaming.runtime.launcher import run
 from tests.support.kafka import read_all, wait_for_leaders
 from tests.support.lanes import ROOT, StreamLane
 

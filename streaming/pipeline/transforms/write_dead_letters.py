@@ -1,0 +1,208 @@
+"""WriteDeadLetters: the records a stage refused, to events.dead.letter.
+
+Same format as the collector's dead letters (contract/dead_letter.py), with
+`error.stage=stream` and the record's original topic, partition and offset.
+The pipeline applies it to each stage's rejected output, fused with that
+stage (no Flatten, which the local runner would hold back until the job
+ends): Kafka's acknowledgement is waited for in finish_bundle, so the source
+commits a rejected record's offset only once its dead letter is safe. The
+topic is the record of truth; the same pipeline archives it to the lake
+(streaming/pipeline/build.py). A dead letter's id is the record's correlationId; a
+record without one gets an id derived from its topic, partition and offset,
+the same on a replay.
+
+A dead letter always fits: its headers are bounded (contract/dead_letter.py),
+and an event too large for a record with them (a record of the largest size
+Kafka took, say) is kept whole in the lake, at a key made of its source's
+coordinates (the same on a replay), the record carrying that key instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.pvalue import PCollection
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from contract.dead_letter import DeadLetter, DeadLetterTooLarge
+from contract.enriched import correlation_id_of
+from contract.ids import package_id_of
+from integrations.s3_writer import S3WriteError
+from streaming.pipeline.config import StreamConfig
+from streaming.pipeline.records import Rejected
+from streaming.pipeline.replay import ReplayLedger
+from streaming.runtime.metrics import STREAM_DEAD_LETTERS
+
+logger = logging.getLogger(__name__)
+
+RECORD_ID_NAMESPACE = uuid.UUID("6b3d2f4e-1c9a-4f7e-9a51-3d0c2b8e7f10")
+FLUSH_SECONDS = 30.0
+# Where the lake keeps the value of a dead letter too large for a record.
+VALUES_PREFIX = "dead-letter-values"
+# The producer's queue: a bundle's dead letters at most, each at most a record (librdkafka's default is 1 GiB).
+QUEUE_MAX_KBYTES = 64 * 1024
+
+
+def dead_letter_of(rejected: Rejected) -> DeadLetter:
+    record = rejected.record
+    try:
+        correlation_id = uuid.UUID(correlation_id_of(record.key, record.header("correlationId")))
+        package_id = package_id_of(correlation_id)
+    except ValueError:
+        correlation_id = uuid.uuid5(RECORD_ID_NAMESPACE, f"{record.topic}/{record.partition}/{record.offset}")
+        package_id = correlation_id
+    return DeadLetter(
+        event=rejected.event,
+        error=rejected.error,
+        stage="stream",
+        correlation_id=correlation_id,
+        package_id=package_id,
+        source_topic=record.topic,
+        source_partition=record.partition,
+        source_offset=record.offset,
+        raw_value=None if rejected.event is not None else (record.value or b""),
+    )
+
+
+_shared_lock = threading.Lock()
+_shared: dict[tuple[Any, ...], tuple[Producer, ReplayLedger]] = {}
+
+
+def _shared_clients(config: StreamConfig) -> tuple[Producer, ReplayLedger]:
+    """One dead-letter producer and replay ledger per process and destination, for every stage."""
+    key = (
+        config.kafka.bootstrap_servers,
+        tuple(sorted(config.kafka.client_options.items())),
+        config.group_id,
+        config.dead_letter_topic,
+    )
+    with _shared_lock:
+        if key not in _shared:
+            tuning = {"linger.ms": 5, "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES}
+            producer = Producer(config.kafka.producer(f"{config.group_id}-dead-letters", tuning))
+            _shared[key] = (producer, ReplayLedger(config))
+        return _shared[key]
+
+
+class DeadLetterSink:
+    """The dead letters of one stage's bundle; `flush` returns once Kafka holds every one."""
+
+    def __init__(self, config: StreamConfig) -> None:
+        self._config = config
+        self._producer, self._ledger = _shared_clients(config)
+        self._pending: list[DeadLetter] = []
+        self._replayed = 0
+        self._lake: Any = None  # an S3 writer, made for the first letter too large for a record
+
+    def fitted(self, letter: DeadLetter) -> tuple[DeadLetter, bytes, list[tuple[str, Any]]]:
+        """The letter as it goes to Kafka, with its record's value and headers: whole, or its value in the lake."""
+        try:
+            value, headers = letter.record(self._config.kafka.message_max_bytes)
+            return letter, value, headers
+        except DeadLetterTooLarge:
+            value = letter.value()
+        key = f"{VALUES_PREFIX}/{letter.source_topic}+{letter.source_partition}+{letter.source_offset}"
+        if self._lake is None:
+            self._lake = self._config.s3.writer()
+        self._config.retry.run(
+            lambda: self._lake.put(key, value, "application/octet-stream"),
+            what=f"keeping a dead letter too large for a record at {key}",
+            service="s3",
+            transient=(S3WriteError,),
+        )
+        kept = replace(letter, value_location=key, value_bytes=len(value))
+        value, headers = kept.record(self._config.kafka.message_max_bytes)
+        return kept, value, headers
+
+    def add(self, letter: DeadLetter) -> None:
+        source = (letter.source_topic or "", letter.source_partition or 0)
+        if letter.source_offset is not None and self._ledger.already_written(source, letter.source_offset):
+            self._replayed += 1  # produced before a crash, after the last commit: not again
+        else:
+            self._pending.append(letter)
+
+    def flush(self) -> None:
+        letters, self._pending = self._pending, []
+        replayed, self._replayed = self._replayed, 0
+        if letters:
+            self._produce(letters)
+            STREAM_DEAD_LETTERS.inc(len(letters))
+            logger.warning("%s records dead-lettered (first: %s)", len(letters), letters[0].error)
+        if replayed:
+            logger.info("%s records replayed after a restart were dead-lettered already", replayed)
+
+    def _produce(self, letters: list[DeadLetter]) -> None:
+        """Every letter acknowledged by Kafka; a letter is sent again only once it is known to have failed."""
+        records = [self.fitted(letter) for letter in letters]
+        # None: not sent, or failed. False: queued, not yet settled. True: acknowledged.
+        acknowledged: list[bool | None] = [None] * len(letters)
+        lock = threading.Lock()
+
+        def settle(index: int) -> Callable[[KafkaError | None, Message], None]:
+            def callback(error: KafkaError | None, _message: Message) -> None:
+                with lock:
+                    acknowledged[index] = True if error is None else None
+
+            return callback
+
+        def attempt() -> None:
+            for index, (letter, value, headers) in enumerate(records):
+                with lock:
+                    if acknowledged[index] is not None:
+                        continue  # acknowledged, or still queued from an earlier attempt
+                    acknowledged[index] = False
+                try:
+                    self._producer.produce(
+                        self._config.dead_letter_topic,
+                        key=str(letter.correlation_id).encode(),
+                        value=value,
+                        headers=headers,
+                        on_delivery=settle(index),
+                    )
+                except BufferError:
+                    with lock:
+                        acknowledged[index] = None
+                    raise
+            self._producer.flush(FLUSH_SECONDS)
+            with lock:
+                missing = sum(1 for state in acknowledged if state is not True)
+            if missing:
+                raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, f"{missing} dead letters not acknowledged"))
+
+        self._config.retry.run(
+            attempt,
+            what=f"producing {len(letters)} dead letters",
+            service="kafka",
+            transient=(KafkaException, BufferError),
+        )
+
+
+class _WriteDeadLettersFn(beam.DoFn):
+    def __init__(self, config: StreamConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        self._sink = DeadLetterSink(self._config)
+
+    def process(self, rejected: Rejected) -> None:
+        self._sink.add(dead_letter_of(rejected))
+
+    def finish_bundle(self) -> None:
+        self._sink.flush()
+
+
+class WriteDeadLetters(beam.PTransform[Any, Any]):
+    """Rejected -> a dead letter in Kafka, durable before the bundle ends."""
+
+    def __init__(self, config: StreamConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, rejected: PCollection[Any]) -> Any:
+        return rejected | beam.ParDo(_WriteDeadLettersFn(self._config))
