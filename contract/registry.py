@@ -28,6 +28,10 @@ class SchemaUnavailable(Exception):
     """No version of the subject could be had from the registry."""
 
 
+class RegistryUnreachable(Exception):
+    """The registry did not answer a lookup by id, or answered with a fault of its own: to be waited out."""
+
+
 @dataclass(frozen=True)
 class RegisteredSchema:
     subject: str
@@ -77,7 +81,7 @@ class SchemasById:
     `get` returns None for an id that names no usable schema: the registry
     does not have it, it is not Avro, or it does not compile. That is the
     record's problem, and `why_not` says which. Any other failure is raised:
-    the registry's, to be waited out.
+    the registry's, raised as RegistryUnreachable, to be waited out.
 
     At most `max_entries` ids are kept, the least recently used going first:
     records naming ever new ids (any producer may write any header) cost a
@@ -109,8 +113,10 @@ class SchemasById:
             schema = self._client.get_schema(schema_id)
         except SchemaRegistryError as error:
             if error.http_status_code != 404:
-                raise
+                raise RegistryUnreachable(f"schema id {schema_id}: {error}") from error
             return None, f"unknown schema id {schema_id}"
+        except Exception as error:  # the client's transport errors (httpx's), timeouts: the registry's, not the id's
+            raise RegistryUnreachable(f"schema id {schema_id}: {type(error).__name__}: {error}") from error
         if schema.schema_type not in (None, "AVRO") or schema.schema_str is None:
             return None, f"schema id {schema_id} is {schema.schema_type}, not Avro"
         try:

@@ -6,7 +6,7 @@ integrations    the services' configurations and clients; may import contract
 collector       HTTP in, Kafka out          } each may import contract and integrations,
 streaming       Kafka in, S3 and PostgreSQL }  never the other
 accounting      reconcile: may import contract and integrations
-monitoring      the /status page of the API process: may import contract, integrations and collector.health
+monitoring      the /status page of the API process: may import integrations and collector.health
 generator       test data and the sender: imports no project package
 holded          the Django project: settings, urls, server entry points (and the nginx in front);
                 imports no app, only integrations (a child process ends with its parent)
@@ -40,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "collector": {"contract", "integrations"},
     "streaming": {"contract", "integrations"},
     "accounting": {"contract", "integrations"},
-    "monitoring": {"contract", "integrations", "collector"},
+    "monitoring": {"integrations", "collector"},
     "generator": set(),
     "holded": {"integrations"},
     "bench": {"contract", "integrations", "collector", "streaming", "accounting", "generator"},
@@ -94,6 +94,57 @@ def test_the_collector_and_the_stream_never_import_each_other() -> None:
         if owner(module) == other
     ]
     assert not crossing, "\n".join(crossing)
+
+
+# Inside the stream, three rooms on three floors (docs/architecture.md, "The stream's house"):
+#   streaming.table     the events table, a Django app: model, migrations, partitions, the COPY; the contract only
+#   streaming.pipeline  the Beam job: source, transforms, records, lake objects; may use the table's SQL
+#   streaming.runtime   the processes that host it: launcher, local processes, Flink, workers, lifecycle,
+#                       health, metrics; the only room that may import the other two whole
+STREAM_ROOMS: dict[str, tuple[str, ...]] = {
+    "streaming.table": (),
+    "streaming.pipeline": ("streaming.table.events_table", "streaming.table.partitions"),
+    "streaming.runtime": ("streaming.pipeline", "streaming.table"),
+}
+# What flows between the transforms and what configures them: they never import a transform or the graph.
+PIPELINE_VALUES = ("records", "objects", "config", "host", "retry", "isolation", "replay")
+
+
+def stream_room(module: str) -> str | None:
+    return next((room for room in STREAM_ROOMS if module == room or module.startswith(room + ".")), None)
+
+
+def test_each_room_of_the_stream_imports_only_the_rooms_below_it() -> None:
+    wrong = []
+    for path in package_files("streaming"):
+        here = stream_room(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        for module in sorted(imports_of(path)):
+            there = stream_room(module)
+            if here is None or there is None or there == here:
+                continue
+            if not module.startswith(STREAM_ROOMS[here]):
+                wrong.append(f"{path.relative_to(ROOT)} ({here}) imports {module} ({there})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_stream_has_nothing_outside_its_three_rooms() -> None:
+    outside = [
+        str(path.relative_to(ROOT))
+        for path in package_files("streaming")
+        if stream_room(".".join(path.relative_to(ROOT).with_suffix("").parts)) is None
+        and path.relative_to(ROOT).as_posix() != "streaming/__init__.py"
+    ]
+    assert not outside, outside
+
+
+@pytest.mark.parametrize("name", PIPELINE_VALUES)
+def test_the_pipelines_values_import_no_transform_and_no_runtime(name: str) -> None:
+    path = ROOT / "streaming" / "pipeline" / f"{name}.py"
+    allowed = tuple(f"streaming.pipeline.{other}" for other in PIPELINE_VALUES)
+    wrong = [
+        module for module in sorted(imports_of(path)) if owner(module) == "streaming" and not module.startswith(allowed)
+    ]
+    assert not wrong, f"streaming/pipeline/{name}.py imports {wrong}"
 
 
 def test_the_django_project_holds_settings_urls_and_entry_points_only() -> None:

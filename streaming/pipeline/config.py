@@ -16,9 +16,9 @@ from contract.registry import RegistryConfig
 from contract.validation import TimestampWindow
 from integrations.kafka import KafkaConfig
 from integrations.s3 import S3Config
+from streaming.pipeline.host import Attach, Detached
 from streaming.pipeline.objects import ObjectRule
 from streaming.pipeline.retry import RetryPolicy
-from streaming.runtime.workers import RunDirectory
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ class StreamConfig:
     postgres_batch_size: int = 1000
     objects: ObjectRule = field(default_factory=ObjectRule)
     lake_gzip: bool = False
-    # Set by the launcher when the SDK workers are processes of their own (streaming/runtime/workers.py).
-    run: RunDirectory = field(default_factory=RunDirectory)
+    # The process that hosts each DoFn: set by the launcher (streaming/runtime/host.py); none in a unit test.
+    host: Attach = field(default_factory=Detached)
     # Set by the launcher when the local runner runs in several processes.
     share: Share = field(default_factory=Share)
 

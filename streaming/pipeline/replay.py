@@ -21,6 +21,7 @@ import uuid
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from streaming.pipeline.config import StreamConfig
+from streaming.pipeline.host import RetryHooks
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,9 @@ def commit_metadata(consumer: Consumer, dead_letter_topic: str) -> str:
 class ReplayLedger:
     """The offsets of each source partition already dead-lettered after its committed offset."""
 
-    def __init__(self, config: StreamConfig) -> None:
+    def __init__(self, config: StreamConfig, hooks: RetryHooks) -> None:
         self._config = config
+        self._hooks = hooks
         self._lock = threading.Lock()
         self._known: dict[Source, set[int]] = {}
 
@@ -65,6 +67,7 @@ class ReplayLedger:
                     what=f"reading the dead letters written since the last commit of {source[0]}[{source[1]}]",
                     service="kafka",
                     transient=(KafkaException,),
+                    hooks=self._hooks,
                 )
             return offset in self._known[source]
 

@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 
 WINDOW_SECONDS = 300.0
 # Memory stays bounded whatever the rate: past this many samples the oldest go first.
@@ -24,7 +25,7 @@ class Freshness:
         self._samples: deque[tuple[float, float]] = deque(maxlen=max_samples)  # (when observed, delay)
         self._lock = threading.Lock()
 
-    def observe(self, publish_times_ms: list[int], now: float | None = None) -> None:
+    def observe(self, publish_times_ms: Sequence[int], now: float | None = None) -> None:
         """Record the delay of each event written at `now` (Unix seconds)."""
         now = time.time() if now is None else now
         with self._lock:

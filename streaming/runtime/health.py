@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from streaming.runtime import lifecycle
 from streaming.runtime.metrics import REGISTRY
 
 logger = logging.getLogger(__name__)
@@ -28,9 +27,13 @@ _served = False
 Readiness = Callable[[], tuple[bool, dict[str, str]]]
 
 
+def _never_ready() -> tuple[bool, dict[str, str]]:
+    return False, {"run": "no readiness was given to the server"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     registry: CollectorRegistry = REGISTRY
-    readiness: Readiness = staticmethod(lifecycle.readiness)
+    readiness: Readiness = staticmethod(_never_ready)
 
     def do_GET(self) -> None:
         if self.path == "/metrics":
@@ -57,8 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # scrapes every few seconds would drown the job's own log
 
 
-def serve(address: str, registry: CollectorRegistry = REGISTRY, readiness: Readiness = lifecycle.readiness) -> None:
-    """Serve on host:port; an empty address serves nothing, a busy port is logged, not fatal."""
+def serve(address: str, registry: CollectorRegistry, readiness: Readiness) -> None:
+    """Serve on host:port the metrics of `registry` and what `readiness` says (a run's Lifecycle, or its
+    workers' reports); an empty address serves nothing, a busy port is logged, not fatal."""
     global _served
     if not address or _served:
         return

@@ -40,6 +40,9 @@ from streaming.pipeline.config import Share, StreamConfig
 from streaming.pipeline.transforms.read_kafka import partitions_of
 from streaming.runtime import collection, health, lifecycle, workers
 from streaming.runtime.flink import FlinkSetup, JobServer, QuietFlinkOptions, job_server_jar, pipeline_args
+from streaming.runtime.host import Hosted
+from streaming.runtime.lifecycle import Lifecycle
+from streaming.runtime.metrics import REGISTRY
 from streaming.runtime.supervisor import LOGGING_ENV, describe
 from streaming.runtime.workers import RunDirectory
 
@@ -89,13 +92,13 @@ def _materialize_runner_metrics(fn_runner: Any) -> None:
     fn_runner._holded_metrics_materialized = True
 
 
-def _install_stop_handlers() -> None:
+def _install_stop_handlers(run: Lifecycle) -> None:
     """SIGTERM and SIGINT ask the source to stop; what was read is written and committed first."""
     if threading.current_thread() is not threading.main_thread():
         return
 
     def handler(signum: int, _frame: Any) -> None:
-        lifecycle.note_signal(signal.Signals(signum).name)
+        run.note_signal(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
@@ -109,18 +112,21 @@ STOP_GRACE_SECONDS = 90.0
 class _StopGrace:
     """The launcher's clock for a stop: from the first time it sees one requested, STOP_GRACE_SECONDS."""
 
-    def __init__(self) -> None:
+    def __init__(self, run: Lifecycle) -> None:
+        self._run = run
         self._since: float | None = None
 
     def over(self) -> bool:
         """A stop was requested, and its readers have had their grace."""
-        if not lifecycle.stop_requested():
+        if not self._run.stop_requested():
             return False
         self._since = self._since or time.monotonic()
         return time.monotonic() - self._since > STOP_GRACE_SECONDS
 
 
-def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: StreamConfig, run: RunDirectory) -> str:
+def _wait_for_flink(
+    result: PipelineResult, job_server: JobServer, config: StreamConfig, run: RunDirectory, life: Lifecycle
+) -> str:
     """Wait for the Flink job; end it once every partition's reader has stopped and committed.
 
     On Flink the job outlives its readers: Beam's Impulse source never ends,
@@ -136,7 +142,7 @@ def _wait_for_flink(result: PipelineResult, job_server: JobServer, config: Strea
     readers_done = threading.Event()
 
     def end_when_readers_stop() -> None:
-        grace = _StopGrace()
+        grace = _StopGrace(life)
         while not ended.wait(0.5):
             done = workers.finished(run)
             if partitions <= done:
@@ -208,19 +214,19 @@ def run(
         raise ValueError("a record limit needs the workers in this process (the local runner, or Flink's loopback)")
     run_directory = RunDirectory.create(idle_seconds) if separate_workers else None
     shared = run_directory or RunDirectory()  # an empty one: the workers are this process
-    lifecycle.configure(
+    life = lifecycle.begin(
         max_records=max_records,
         idle_seconds=idle_seconds,
         stop_file=run_directory.stop_file if run_directory else "",
     )
+    config = replace(config, host=Hosted(shared))
     job_server: JobServer | None = None
     try:
         if run_directory is not None:
-            config = replace(config, run=run_directory)
             health.serve(metrics_address, workers.registry(run_directory), lambda: workers.readiness(run_directory))
         else:
-            health.serve(metrics_address)
-        _install_stop_handlers()
+            health.serve(metrics_address, REGISTRY, lifecycle.current_readiness)
+        _install_stop_handlers(life)
         if flink is not None:
             logging.getLogger("apache_beam.options.pipeline_options").addFilter(QuietFlinkOptions())
             job_server = JobServer(job_server_jar(flink.job_server_jar), flink.master, flink.job_server_heap)
@@ -245,8 +251,8 @@ def run(
         if job_server is None:
             state = str(result.wait_until_finish())
         else:
-            state = _wait_for_flink(result, job_server, config, shared)
-        logger.info("stream finished: %s (%s)", state, lifecycle.stop_reason() or "source ended")
+            state = _wait_for_flink(result, job_server, config, shared, life)
+        logger.info("stream finished: %s (%s)", state, life.stop_reason() or "source ended")
         return state
     finally:
         if job_server is not None:
@@ -256,8 +262,13 @@ def run(
 
 
 def run_share(config: StreamConfig, beam_args: list[str]) -> str:
-    """In one of the local runner's processes (streaming/runtime/local_process.py): its share, until stopped."""
-    _install_stop_handlers()
+    """In one of the local runner's processes (streaming/runtime/local_process.py): its share, until stopped.
+
+    The process has joined the launcher's run (config.host) before it comes here.
+    """
+    joined = lifecycle.current()
+    assert joined is not None, "run_share runs in a process that has joined the launcher's run"
+    _install_stop_handlers(joined)
     options = PipelineOptions(beam_args, streaming=True, save_main_session=False)
     pipeline = beam.Pipeline(runner=LocalDirectRunner(), options=options)
     build(pipeline, config)
@@ -282,11 +293,11 @@ def _run_in_processes(
     run: `run_stream --supervise` then starts them all again.
     """
     run_directory = RunDirectory.create(idle_seconds)
-    lifecycle.configure(max_records=None, idle_seconds=idle_seconds, stop_file=run_directory.stop_file)
+    life = lifecycle.begin(idle_seconds=idle_seconds, stop_file=run_directory.stop_file)
     children: list[subprocess.Popen[bytes]] = []
     try:
         health.serve(metrics_address, workers.registry(run_directory), lambda: workers.readiness(run_directory))
-        _install_stop_handlers()
+        _install_stop_handlers(life)
         logger.info(
             "stream starting: %s -> S3 bucket %s and PostgreSQL, group %s, the local runner in %d processes",
             config.events_topic,
@@ -300,7 +311,7 @@ def _run_in_processes(
             LOGGING_ENV: json.dumps(processes.logging),
         }
         for index in range(processes.count):
-            share = replace(config, run=run_directory, share=Share(index, processes.count))
+            share = replace(config, host=Hosted(run_directory), share=Share(index, processes.count))
             child = subprocess.Popen(
                 [sys.executable, "-m", "streaming.runtime.local_process", *beam_args],
                 cwd=PROJECT,
@@ -311,9 +322,9 @@ def _run_in_processes(
             child.stdin.write(pickle.dumps(share))  # the config holds secrets: a pipe, not a file
             child.stdin.close()
             children.append(child)
-        state = _wait_for_processes(children)
+        state = _wait_for_processes(children, life)
         if state == "DONE":
-            logger.info("stream finished: DONE (%s)", lifecycle.stop_reason() or "source ended")
+            logger.info("stream finished: DONE (%s)", life.stop_reason() or "source ended")
         else:
             logger.error("stream finished: %s", state)  # the state names the process that failed
         return state
@@ -325,16 +336,16 @@ def _run_in_processes(
         shutil.rmtree(run_directory.path, ignore_errors=True)
 
 
-def _wait_for_processes(children: list[subprocess.Popen[bytes]]) -> str:
+def _wait_for_processes(children: list[subprocess.Popen[bytes]], life: Lifecycle) -> str:
     """DONE once every process has ended cleanly; FAILED, naming it, as soon as one fails (the others stop)."""
     failure = ""
-    grace = _StopGrace()
+    grace = _StopGrace(life)
     while any(child.poll() is None for child in children):
         if not failure:
             failure = _first_failure(children)
             if failure:
                 logger.error("%s: stopping the others", failure)
-                lifecycle.request_stop(failure, everywhere=True)
+                life.request_stop(failure, everywhere=True)
         if grace.over():
             running = [child.pid for child in children if child.poll() is None]
             logger.error("processes %s still running %.0fs after the stop; ending them", running, STOP_GRACE_SECONDS)

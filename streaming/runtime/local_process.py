@@ -27,13 +27,12 @@ def main() -> None:
         logging.config.dictConfig(json.loads(os.environ[LOGGING_ENV]))
     # Imported only now: Beam takes seconds to import, and this process must already die with the launcher.
     from streaming.pipeline.config import StreamConfig
-    from streaming.runtime import workers
     from streaming.runtime.launcher import run_share
 
     config = pickle.load(sys.stdin.buffer)
     if not isinstance(config, StreamConfig):
         raise SystemExit(f"expected a StreamConfig on standard input, got {type(config).__name__}")
-    workers.join(config.run)  # this process's stop, readiness and metrics, shared with the launcher
+    config.host()  # join the launcher's run: this process's stop, readiness and metrics, shared with it
     state = run_share(config, sys.argv[1:])
     logging.getLogger(__name__).info("the process reading %s finished: %s", config.share, state)
     sys.exit(0 if state.endswith("DONE") else 1)

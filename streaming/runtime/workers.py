@@ -37,6 +37,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from streaming.runtime import lifecycle
+from streaming.runtime.lifecycle import Lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -79,30 +80,30 @@ _joined = threading.Lock()
 def join(run: RunDirectory) -> bool:
     """In a DoFn's setup: take part in the run as a worker of a process of its own (True), or do nothing.
 
-    Nothing when this process already runs one (the launcher's, or one already joined).
+    Nothing when this process already has a run (the launcher's, or one already joined).
     """
-    if not run.path or lifecycle.configured():
+    if not run.path or lifecycle.current() is not None:
         return False
     with _joined:
-        if lifecycle.configured():
+        if lifecycle.current() is not None:
             return False
-        lifecycle.configure(max_records=None, idle_seconds=run.idle_seconds, stop_file=run.stop_file)
-    threading.Thread(target=_report_forever, args=(run,), name="stream-worker-report", daemon=True).start()
+        joined = lifecycle.begin(idle_seconds=run.idle_seconds, stop_file=run.stop_file)
+    threading.Thread(target=_report_forever, args=(run, joined), name="stream-worker-report", daemon=True).start()
     logger.info("worker %s joined the run in %s", os.getpid(), run.path)
     return True
 
 
-def _report_forever(run: RunDirectory) -> None:
+def _report_forever(run: RunDirectory, joined: Lifecycle) -> None:
     from streaming.runtime.metrics import FRESHNESS, FRESHNESS_QUANTILES
 
     target = run.status_dir / str(os.getpid())
     while True:
-        ready, checks = lifecycle.readiness()
+        ready, checks = joined.readiness()
         status = {
             "reported_at": time.time(),
             "ready": ready,
             "checks": checks,
-            "finished": sorted(lifecycle.finished()),
+            "finished": sorted(joined.finished()),
             "freshness": dict(
                 zip(map(str, FRESHNESS_QUANTILES), FRESHNESS.quantiles(FRESHNESS_QUANTILES), strict=True)
             ),
@@ -148,7 +149,8 @@ def reports(run: RunDirectory) -> dict[int, dict[str, Any]]:
 def finished(run: RunDirectory) -> set[tuple[str, int]]:
     """The partitions whose reader has stopped, in whichever worker (one that has exited too), this process's
     included."""
-    done = lifecycle.finished()
+    current = lifecycle.current()
+    done = current.finished() if current is not None else set()
     for report in _all_reports(run).values():
         done.update((str(topic), int(partition)) for topic, partition in report.get("finished", ()))
     return done

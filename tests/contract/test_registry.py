@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from contract.registry import LatestSchemas, SchemasById, SchemaUnavailable
+from contract.registry import LatestSchemas, RegistryUnreachable, SchemasById, SchemaUnavailable
 
 SCHEMA = json.dumps({"type": "record", "name": "E", "fields": [{"name": "a", "type": "string"}]})
 
@@ -83,8 +83,18 @@ def test_a_registry_outage_is_raised_not_taken_for_an_unknown_id() -> None:
     registry = StandInRegistry()
     registry.down = True
 
-    with pytest.raises(SchemaRegistryError):
+    with pytest.raises(RegistryUnreachable) as raised:
         SchemasById(client(registry)).get(1)
+    assert isinstance(raised.value.__cause__, SchemaRegistryError)  # a 5xx: the registry's fault, waited out
+
+
+def test_a_transport_error_is_the_registrys_too() -> None:
+    class Unreachable:
+        def get_schema(self, schema_id: int) -> None:
+            raise ConnectionResetError("reset by peer")
+
+    with pytest.raises(RegistryUnreachable, match="ConnectionResetError: reset by peer"):
+        SchemasById(Unreachable()).get(1)  # type: ignore[arg-type]
 
 
 def test_the_latest_version_is_cached_for_its_ttl() -> None:

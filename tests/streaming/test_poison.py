@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -37,6 +38,8 @@ from streaming.pipeline.objects import Span
 from streaming.pipeline.records import REJECTED, Enriched, KafkaRecord, Rejected
 from streaming.pipeline.transforms.write_postgres import _WriteToPostgresFn
 from streaming.runtime import lifecycle
+from streaming.runtime.host import Hosted
+from streaming.runtime.lifecycle import Lifecycle
 from tests.support.factories import brief_event
 from tests.support.kafka import header_map, read_all
 from tests.support.lanes import StreamLane
@@ -49,11 +52,9 @@ UNKNOWN_SQLSTATE = "HX001"
 
 
 @pytest.fixture
-def fresh_run() -> Iterator[None]:
-    """The process's stop flag and readiness as a new run finds them (an earlier test may have stopped one)."""
-    lifecycle.configure(max_records=None, idle_seconds=None)
-    yield
-    lifecycle.configure(max_records=None, idle_seconds=None)
+def fresh_run() -> Lifecycle:
+    """A run of this process's own, as the launcher begins one: the sink's Host reports to it."""
+    return lifecycle.begin()
 
 
 def owner_connection() -> Any:
@@ -192,17 +193,17 @@ def test_rows_postgresql_refuses_for_any_reason_are_refused_alone_and_the_rest_o
 
 
 def test_a_database_that_refuses_every_row_is_waited_for_and_nothing_is_dead_lettered(
-    stream_lane: StreamLane, refusing_trigger: Any, fresh_run: None
+    stream_lane: StreamLane, refusing_trigger: Any, fresh_run: Lifecycle
 ) -> None:
     # Every row refused, the probe's too, for a reason no list names: the database's trouble, not the rows'.
     refuse_everything(refusing_trigger, True)
     events = enriched_events(50, {})
-    config = StreamConfig.from_settings(settings)
+    config = replace(StreamConfig.from_settings(settings), host=Hosted())
     outcome: dict[str, Any] = {}
     writer = threading.Thread(target=lambda: outcome.update(result=write_through_the_sink(config, events)))
 
     writer.start()
-    wait_for(lambda: "postgres" in lifecycle.readiness()[1], 30, "the sink to report PostgreSQL failing")
+    wait_for(lambda: "postgres" in fresh_run.readiness()[1], 30, "the sink to report PostgreSQL failing")
     time.sleep(2)  # a few retries
     assert writer.is_alive(), "the sink gave up on rows the database refused for its own reason"
     refuse_everything(refusing_trigger, False)

@@ -33,8 +33,9 @@ from hypothesis import strategies as st
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from streaming.pipeline.config import Share, StreamConfig
-from streaming.runtime import launcher, lifecycle
+from streaming.runtime import launcher
 from streaming.runtime.launcher import LocalProcesses, run
+from streaming.runtime.lifecycle import Lifecycle
 from tests.support.lanes import StreamLane, free_port
 from tests.support.load import Load
 from tests.support.stream import (
@@ -78,17 +79,16 @@ def test_processes_that_outlive_a_stop_by_the_grace_fail_the_run_naming_them(
 ) -> None:
     # A process that never reads the stop file (here: a sleep) is given STOP_GRACE_SECONDS, then reported.
     monkeypatch.setattr(launcher, "STOP_GRACE_SECONDS", 0.5)
-    lifecycle.configure(max_records=None, idle_seconds=None)
+    run = Lifecycle()
     stuck = subprocess.Popen(["sleep", "60"])
     try:
-        lifecycle.request_stop("a test")
+        run.request_stop("a test")
         started = time.monotonic()
-        state = launcher._wait_for_processes([stuck])
+        state = launcher._wait_for_processes([stuck], run)
         waited = time.monotonic() - started
     finally:
         stuck.kill()
         stuck.wait()
-        lifecycle.configure(max_records=None, idle_seconds=None)
 
     assert state == f"FAILED: processes [{stuck.pid}] did not stop"
     assert 0.5 < waited < 5

@@ -7,23 +7,22 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
 
 from streaming.runtime import lifecycle, workers
+from streaming.runtime.lifecycle import Lifecycle
 from streaming.runtime.workers import RunDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def fresh() -> Iterator[None]:
-    lifecycle.configure(max_records=None, idle_seconds=None)
-    yield
-    lifecycle.configure(max_records=None, idle_seconds=None)
+def launcher() -> Lifecycle:
+    """This process, as a launcher: a run has begun in it."""
+    return lifecycle.begin()
 
 
 @pytest.fixture
@@ -40,19 +39,17 @@ def report(run: RunDirectory, pid: int, *, age: float = 0.0, **fields: object) -
 
 
 def test_a_signal_stop_reaches_every_worker_through_the_stop_file(run: RunDirectory) -> None:
-    lifecycle.configure(max_records=None, idle_seconds=None, stop_file=run.stop_file)
-    lifecycle.request_stop("signal SIGTERM", everywhere=True)
+    Lifecycle(stop_file=run.stop_file).request_stop("signal SIGTERM", everywhere=True)
     assert Path(run.stop_file).read_text() == "signal SIGTERM"
 
     # A worker: another process, which only shares the folder.
-    lifecycle.configure(max_records=None, idle_seconds=None, stop_file=run.stop_file)
-    assert lifecycle.stop_requested()
-    assert lifecycle.stop_reason() == "the launcher asked: signal SIGTERM"
+    worker = Lifecycle(stop_file=run.stop_file)
+    assert worker.stop_requested()
+    assert worker.stop_reason() == "the launcher asked: signal SIGTERM"
 
 
 def test_a_workers_own_stop_stays_its_own(run: RunDirectory) -> None:
-    lifecycle.configure(max_records=None, idle_seconds=None, stop_file=run.stop_file)
-    lifecycle.request_stop("no record for 5s")  # an idle timeout stops this worker's readers only
+    Lifecycle(stop_file=run.stop_file).request_stop("no record for 5s")  # stops this worker's readers only
     assert not Path(run.stop_file).exists()
 
 
@@ -86,10 +83,10 @@ def test_a_worker_that_has_exited_is_not_waited_for(run: RunDirectory) -> None:
     assert workers.readiness(run) == (True, {})
 
 
-def test_finished_partitions_add_up_over_the_workers_and_this_process(run: RunDirectory) -> None:
+def test_finished_partitions_add_up_over_the_workers_and_this_process(run: RunDirectory, launcher: Lifecycle) -> None:
     report(run, 11, finished=[["events.raw", 0]])
     report(run, 12, finished=[["events.raw", 1], ["events.dead.letter", 0]])
-    lifecycle.note_finished("events.raw", 2)
+    launcher.note_finished("events.raw", 2)
     assert workers.finished(run) == {
         ("events.raw", 0),
         ("events.raw", 1),

@@ -28,7 +28,7 @@ from apache_beam.pvalue import PCollection
 from contract import wire
 from contract.enriched import correlation_id_of
 from contract.limits import EVENT_MAX_BYTES
-from contract.registry import LatestSchemas, RegisteredSchema, SchemasById
+from contract.registry import LatestSchemas, RegisteredSchema, RegistryUnreachable, SchemasById, SchemaUnavailable
 from contract.validation import InvalidEvent, validate_event
 from streaming.pipeline.config import StreamConfig
 from streaming.pipeline.objects import Span
@@ -40,6 +40,7 @@ class DecodeFn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
+        self._host = self._config.host()
         client = self._config.registry.client()
         self._writers = SchemasById(client)
         self._readers = LatestSchemas(client, self._config.registry.cache_seconds)
@@ -51,7 +52,8 @@ class DecodeFn(beam.DoFn):
             lambda: self._writers.get(schema_id),
             what=f"fetching schema {schema_id} from the registry",
             service="schema_registry",
-            transient=(Exception,),  # anything but "no such id" is the registry's trouble, not the record's
+            transient=(RegistryUnreachable,),  # "no such id" is the record's trouble: None, not an error
+            hooks=self._host,
         )
 
     def reader_schema(self, *, fresh: bool = False) -> RegisteredSchema:
@@ -60,7 +62,8 @@ class DecodeFn(beam.DoFn):
             lambda: self._readers.get(self._subject, fresh=fresh),
             what=f"fetching {self._subject} from the registry",
             service="schema_registry",
-            transient=(Exception,),
+            transient=(SchemaUnavailable,),
+            hooks=self._host,
         )
 
     def process(self, span: Span[KafkaRecord]) -> Iterator[Any]:

@@ -28,6 +28,7 @@ class EnrichFn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
+        self._host = self._config.host()
         self._schemas = LatestSchemas(self._config.registry.client(), self._config.registry.cache_seconds)
 
     def process(self, span: Span[Decoded]) -> Iterator[Any]:
@@ -53,6 +54,7 @@ class EnrichFn(beam.DoFn):
             what=f"fetching {self._config.enriched_subject} from the registry",
             service="schema_registry",
             transient=(SchemaUnavailable,),
+            hooks=self._host,
         )
         errors = schema_errors(enriched, schema.definition, "")
         if errors:

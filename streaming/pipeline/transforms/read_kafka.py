@@ -38,8 +38,6 @@ from streaming.pipeline.config import StreamConfig
 from streaming.pipeline.objects import BrokerClock, ObjectAssembler, Span
 from streaming.pipeline.records import KafkaRecord
 from streaming.pipeline.replay import commit_metadata
-from streaming.runtime import lifecycle, workers
-from streaming.runtime.metrics import STREAM_LAG, STREAM_RECORDS
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +74,7 @@ Partition = tuple[str, int, StreamConfig]
 def partitions_of(config: StreamConfig, names: tuple[str, ...]) -> list[tuple[str, int]]:
     """Every (topic, partition) of the topics named, in order, asked of Kafka with one consumer."""
     consumer = Consumer(consumer_config(config))
+    hooks = config.host()
     found: list[tuple[str, int]] = []
     try:
         for name in names:
@@ -84,6 +83,7 @@ def partitions_of(config: StreamConfig, names: tuple[str, ...]) -> list[tuple[st
                 what=f"listing the partitions of {name}",
                 service="kafka",
                 transient=(KafkaException,),
+                hooks=hooks,
             )
             if topic.error is not None:
                 raise RuntimeError(f"topic {name}: {topic.error}")
@@ -117,6 +117,7 @@ class _CommittedOffsets(RestrictionProvider):
                 what=f"reading the committed offset of {topic}[{partition}]",
                 service="kafka",
                 transient=(KafkaException,),
+                hooks=config.host(),
             )
         finally:
             consumer.close()
@@ -189,7 +190,7 @@ class _ReadPartition(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
-        workers.join(self._config.run)  # a worker in a process of its own: its stop, health and metrics
+        self._host = self._config.host()  # the process's stop, readiness and metrics
         self._consumers: dict[tuple[str, int], Consumer] = {}
         self._readers: dict[tuple[str, int], _PartitionReader] = {}
         self._clocks: dict[tuple[str, int], BrokerClock] = {}
@@ -223,7 +224,7 @@ class _ReadPartition(beam.DoFn):
         topic, partition, _ = element
         where = (topic, partition)
         restriction = tracker.current_restriction()
-        if lifecycle.stop_requested():
+        if self._host.stop_requested():
             if self._commits_pending(where):
                 # Flink commits an object's offsets after the next checkpoint: wait for it, reading nothing.
                 time.sleep(IDLE_SLEEP_SECONDS)
@@ -231,7 +232,7 @@ class _ReadPartition(beam.DoFn):
                 return
             # Done: the open object's records stay uncommitted, and are read again at the next start.
             tracker.try_claim(restriction.stop)
-            lifecycle.note_finished(topic, partition)
+            self._host.finished(topic, partition)
             return
         reader = self._reader(topic, partition, restriction.start)
         clock = self._clocks.setdefault(where, BrokerClock())
@@ -244,9 +245,9 @@ class _ReadPartition(beam.DoFn):
         )
         received_ms = time.time_ns() // 1_000_000
         self._found[where] = bool(messages)
-        lifecycle.note_poll(len(messages))
-        allowed = lifecycle.records_allowed(len(messages))
-        STREAM_RECORDS.labels(topic).inc(allowed)
+        self._host.polled(len(messages))
+        allowed = self._host.records_allowed(len(messages))
+        self._host.read(topic, allowed)
         closed: list[Span[KafkaRecord]] = []
         newest_ms = -1  # the poll's newest broker timestamp: its gap to the receipt is the poll's smallest
         for message in messages[:allowed]:
@@ -254,10 +255,10 @@ class _ReadPartition(beam.DoFn):
             if error is not None:
                 if error.code() != KafkaError._PARTITION_EOF:
                     # The consumer reconnects by itself; meanwhile readiness names Kafka.
-                    lifecycle.note_failing("kafka", f"reading {topic}[{partition}]: {error.str()}")
+                    self._host.failing("kafka", f"reading {topic}[{partition}]: {error.str()}")
                     logger.warning("reading %s[%s]: %s", topic, partition, error)
                 continue
-            lifecycle.note_recovered("kafka")
+            self._host.recovered("kafka")
             offset = message.offset()
             if offset is None:
                 continue
@@ -364,12 +365,11 @@ class _ReadPartition(beam.DoFn):
             # then replays records the idempotent sinks absorb.
             logger.warning("could not commit %s[%s]@%s: %s", topic, partition, next_offset, error)
 
-    @staticmethod
-    def _measure_lag(consumer: Consumer, topic: str, partition: int, position: int) -> None:
+    def _measure_lag(self, consumer: Consumer, topic: str, partition: int, position: int) -> None:
         # The high watermark the last fetch brought back: no request to the broker.
         _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
         if high >= 0:
-            STREAM_LAG.labels(topic, str(partition)).set(max(0, high - position))
+            self._host.lag(topic, partition, max(0, high - position))
 
     def _report(self, consumer: Consumer, topic: str, partition: int, closed: list[Span[KafkaRecord]]) -> None:
         self._read_since_report += sum(len(span.items) for span in closed)

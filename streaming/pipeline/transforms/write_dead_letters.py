@@ -35,9 +35,9 @@ from contract.enriched import correlation_id_of
 from contract.ids import package_id_of
 from integrations.s3_writer import S3WriteError
 from streaming.pipeline.config import StreamConfig
+from streaming.pipeline.host import Host
 from streaming.pipeline.records import Rejected
 from streaming.pipeline.replay import ReplayLedger
-from streaming.runtime.metrics import STREAM_DEAD_LETTERS
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ _shared_lock = threading.Lock()
 _shared: dict[tuple[Any, ...], tuple[Producer, ReplayLedger]] = {}
 
 
-def _shared_clients(config: StreamConfig) -> tuple[Producer, ReplayLedger]:
+def _shared_clients(config: StreamConfig, host: Host) -> tuple[Producer, ReplayLedger]:
     """One dead-letter producer and replay ledger per process and destination, for every stage."""
     key = (
         config.kafka.bootstrap_servers,
@@ -86,16 +86,17 @@ def _shared_clients(config: StreamConfig) -> tuple[Producer, ReplayLedger]:
         if key not in _shared:
             tuning = {"linger.ms": 5, "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES}
             producer = Producer(config.kafka.producer(f"{config.group_id}-dead-letters", tuning))
-            _shared[key] = (producer, ReplayLedger(config))
+            _shared[key] = (producer, ReplayLedger(config, host))
         return _shared[key]
 
 
 class DeadLetterSink:
     """The dead letters of one stage's bundle; `flush` returns once Kafka holds every one."""
 
-    def __init__(self, config: StreamConfig) -> None:
+    def __init__(self, config: StreamConfig, host: Host) -> None:
         self._config = config
-        self._producer, self._ledger = _shared_clients(config)
+        self._host = host
+        self._producer, self._ledger = _shared_clients(config, host)
         self._pending: list[DeadLetter] = []
         self._replayed = 0
         self._lake: Any = None  # an S3 writer, made for the first letter too large for a record
@@ -115,6 +116,7 @@ class DeadLetterSink:
             what=f"keeping a dead letter too large for a record at {key}",
             service="s3",
             transient=(S3WriteError,),
+            hooks=self._host,
         )
         kept = replace(letter, value_location=key, value_bytes=len(value))
         value, headers = kept.record(self._config.kafka.message_max_bytes)
@@ -132,7 +134,7 @@ class DeadLetterSink:
         replayed, self._replayed = self._replayed, 0
         if letters:
             self._produce(letters)
-            STREAM_DEAD_LETTERS.inc(len(letters))
+            self._host.dead_lettered(len(letters))
             logger.warning("%s records dead-lettered (first: %s)", len(letters), letters[0].error)
         if replayed:
             logger.info("%s records replayed after a restart were dead-lettered already", replayed)
@@ -180,6 +182,7 @@ class DeadLetterSink:
             what=f"producing {len(letters)} dead letters",
             service="kafka",
             transient=(KafkaException, BufferError),
+            hooks=self._host,
         )
 
 
@@ -188,7 +191,7 @@ class _WriteDeadLettersFn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
-        self._sink = DeadLetterSink(self._config)
+        self._sink = DeadLetterSink(self._config, self._config.host())
 
     def process(self, rejected: Rejected) -> None:
         self._sink.add(dead_letter_of(rejected))

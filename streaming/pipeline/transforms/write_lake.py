@@ -46,7 +46,6 @@ from streaming.pipeline.config import StreamConfig
 from streaming.pipeline.isolation import SinkUnavailable, isolate
 from streaming.pipeline.objects import Span
 from streaming.pipeline.records import REJECTED, Enriched, KafkaRecord, Rejected, log_packages
-from streaming.runtime.metrics import FRESHNESS, STREAM_OBJECTS, STREAM_SINK_SECONDS, STREAM_WRITTEN
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +107,7 @@ class _WriteToLakeFn(beam.DoFn):
         self._stub_of = stub_of
 
     def setup(self) -> None:
+        self._host = self._config.host()
         self._writer = self._config.s3.writer()
         # PUTs on their own threads, while this one goes on with the bundle's next object.
         self._puts = ThreadPoolExecutor(LAKE_PUT_THREADS, thread_name_prefix=f"s3-{self._prefix}")
@@ -127,6 +127,7 @@ class _WriteToLakeFn(beam.DoFn):
             what=f"writing {self._prefix} objects of {span.topic}[{span.partition}]@{span.start} to S3",
             service="s3",
             transient=(S3WriteError, SinkUnavailable),
+            hooks=self._host,
         )
         written.seconds = time.monotonic() - started
         return written
@@ -174,13 +175,13 @@ class _WriteToLakeFn(beam.DoFn):
         sink = "s3" if self._prefix == lake.ENRICHED_PREFIX else f"s3-{self._prefix}"
         for _, put in pending:
             written = put.result()  # re-raises StoppedDuringOutage
-            STREAM_SINK_SECONDS.labels(sink).observe(written.seconds)
+            self._host.flushed(sink, written.seconds)
             for key, items in written.objects:
-                STREAM_OBJECTS.labels(self._prefix).inc()
+                self._host.object_written(self._prefix)
                 if self._prefix == lake.ENRICHED_PREFIX:
-                    STREAM_WRITTEN.labels("s3").inc(len(items))
+                    self._host.written("s3", len(items))
                     # The lake is the last sink: PostgreSQL wrote these rows before.
-                    FRESHNESS.observe([event.record.timestamp_ms for event in items])
+                    self._host.landed([event.record.timestamp_ms for event in items])
                     log_packages(logger, f"s3 {key}", items)
                 else:
                     logger.info("s3 %s: archived %d dead letters", key, len(items))

@@ -55,7 +55,6 @@ from streaming.pipeline.config import StreamConfig
 from streaming.pipeline.isolation import SinkUnavailable, isolate
 from streaming.pipeline.objects import Span
 from streaming.pipeline.records import REJECTED, Enriched, Rejected, log_packages, reject_faults
-from streaming.runtime.metrics import STREAM_SINK_SECONDS, STREAM_WRITTEN
 from streaming.table.events_table import Skipped, insert_copy, row_of, take_back
 from streaming.table.partitions import ensure_partitions, month_start
 
@@ -128,6 +127,7 @@ class _WriteToPostgresFn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
+        self._host = self._config.host()
         self._connection: Any = None  # used by the writer thread only
         self._months: set[date] = set()
         # One thread writes, span after span, while this one prepares the next span's rows (and the
@@ -197,10 +197,11 @@ class _WriteToPostgresFn(beam.DoFn):
             what=f"inserting {len(batch)} rows into PostgreSQL",
             service="postgres",
             transient=(DatabaseUnavailable,),
+            hooks=self._host,
             on_retry=self._disconnect,
         )
-        STREAM_SINK_SECONDS.labels("postgres").observe(time.monotonic() - started)
-        STREAM_WRITTEN.labels("postgres").inc(len(written))
+        self._host.flushed("postgres", time.monotonic() - started)
+        self._host.written("postgres", len(written))
         log_packages(logger, "postgres", written)
         return written, refused
 
@@ -308,6 +309,7 @@ class _RemoveRowsFn(beam.DoFn):
         self._config = config
 
     def setup(self) -> None:
+        self._host = self._config.host()
         self._connection: Any = None
 
     def process(self, rejected: Rejected) -> Iterator[Rejected]:
@@ -317,6 +319,7 @@ class _RemoveRowsFn(beam.DoFn):
             what=f"removing the row of {correlation_id}, which the lake refused",
             service="postgres",
             transient=(DatabaseUnavailable,),
+            hooks=self._host,
             on_retry=self._disconnect,
         )
         yield rejected
