@@ -111,7 +111,10 @@ class LiveView(APIView):
 
 
 class ReadyView(APIView):
-    """Kafka (with its topics), the Schema Registry (with the events schema) and the S3 store answer."""
+    """Kafka (with its topics) and the Schema Registry (with the events schema) answer: all the collector uses.
+
+    Not the S3 store: the collector never writes to it (the stream archives the dead letters), so a store
+    that is down must not take the API out of a load balancer."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]

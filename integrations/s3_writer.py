@@ -8,8 +8,8 @@ connection, about 0.26 ms of CPU, and the store spends half as much on it
 (measured with versitygw: 2,400 PUTs/s against boto3's 900 on two cores).
 It signs with AWS Signature Version 4 exactly as S3 specifies; the store
 checks every signature, and tests/integrations/test_s3_writer.py writes and reads
-back keys that need encoding. Everything else (listing, reading, the
-collector's dead letters) uses boto3.
+back keys that need encoding. Everything else (listing and reading: reconcile,
+the status page, the tests and benchmarks) uses boto3.
 """
 
 from __future__ import annotations
