@@ -39,8 +39,10 @@ from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
 from django.db import connection
 
 from contract import lake
+from contract.dead_letter import header
 from contract.ids import message_id_uuid, package_range, timestamp_millis
 from integrations.clients import kafka_config, s3_client, s3_config, topic
+from integrations.kafka_range import read_range
 
 # How far past the window a record of it may have been appended (the
 # collector waits up to its delivery timeout, then a margin).
@@ -141,31 +143,12 @@ def _records(topic_name: str, start: datetime, end: datetime) -> Iterator[Messag
             if position.offset == OFFSET_END or position.offset < 0:
                 continue
             _, high = consumer.get_watermark_offsets(TopicPartition(topic_name, position.partition), timeout=10)
-            consumer.assign([position])
-            offset = position.offset
-            while offset < high:
-                # No more than are left: a batch asked for more than the partition holds waits out its timeout.
-                messages = consumer.consume(min(10_000, high - offset), timeout=5)
-                if not messages:
-                    break
-                for message in messages:
-                    if message.error():
-                        continue
-                    offset = (message.offset() or 0) + 1
-                    if message.timestamp()[1] >= stop_ms:
-                        offset = high
-                        break
-                    yield message
+            for message in read_range(consumer, topic_name, position.partition, position.offset, high, batch=10_000):
+                if message.timestamp()[1] >= stop_ms:
+                    break  # LogAppendTime grows with the offset: the rest of the partition is later still
+                yield message
     finally:
         consumer.close()
-
-
-def _header(message: Message, name: str) -> str | None:
-    headers = message.headers() or []
-    for key, value in headers.items() if isinstance(headers, dict) else headers:
-        if key == name:
-            return value.decode() if isinstance(value, bytes) else value
-    return None
 
 
 def read_kafka(start: datetime, end: datetime, wanted: Callable[[str], bool]) -> TakenIn:
@@ -180,13 +163,13 @@ def read_kafka(start: datetime, end: datetime, wanted: Callable[[str], bool]) ->
         taken.raw.note(message)
 
     for message in _records(topic("dead_letter"), start, end):
-        correlation_id = _header(message, "correlationId") or (message.key() or b"").decode(errors="replace")
+        correlation_id = header(message.headers(), "correlationId") or (message.key() or b"").decode(errors="replace")
         if not wanted(correlation_id):
             continue
-        stage = _header(message, "error.stage") or "unknown"
+        stage = header(message.headers(), "error.stage") or "unknown"
         if stage == "collect":
             taken.entries[correlation_id] += 1
-        taken.rejected[correlation_id] = DeadLetterSeen(stage, _header(message, "error") or "")
+        taken.rejected[correlation_id] = DeadLetterSeen(stage, header(message.headers(), "error") or "")
         taken.dead_letter.note(message)
     return taken
 

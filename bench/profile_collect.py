@@ -44,9 +44,9 @@ from bench.collect import (  # noqa: E402
 # (what the path of a frame holds, its category): the innermost frame that matches decides.
 WAITING = "waiting for Kafka's acknowledgements"
 CATEGORIES = (
-    ("Deliveries.wait (collector/kafka.py", WAITING),
-    ("_serve_callbacks (collector/kafka.py", "delivery callbacks (the producer's poll thread)"),
-    ("collector/kafka.py", "producing (librdkafka calls)"),
+    ("Deliveries.wait (integrations/producing.py", WAITING),
+    ("_serve_callbacks (integrations/producing.py", "delivery callbacks (the producer's poll thread)"),
+    ("integrations/producing.py", "producing (librdkafka calls)"),
     ("contract/validation.py", "validation"),
     ("contract/normalize.py", "normalization"),
     ("contract/ids.py", "ids"),

@@ -7,13 +7,11 @@ is down, the version already known is kept (contract.registry.LatestSchemas).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from django.conf import settings
 
 from contract.registry import LatestSchemas, RegisteredSchema
 from contract.validation import TimestampWindow
-from integrations.clients import registry_client, registry_config, topic
+from integrations.clients import per_process, registry_client, registry_config, topic
 
 
 def events_subject() -> str:
@@ -21,7 +19,7 @@ def events_subject() -> str:
     return f"{topic('events')}-value"
 
 
-@lru_cache(maxsize=1)
+@per_process
 def latest_schemas() -> LatestSchemas:
     return LatestSchemas(registry_client(), registry_config().cache_seconds)
 

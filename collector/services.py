@@ -36,6 +36,7 @@ from contract.normalize import normalize_event
 from contract.registry import RegisteredSchema
 from contract.validation import FieldError, InvalidEvent, TimestampWindow, validate_event
 from integrations.clients import topic
+from integrations.producing import Deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -161,33 +162,24 @@ def route(
     return routed
 
 
-def produce(routed: list[Routed]) -> kafka.Deliveries:
+def produce(routed: list[Routed]) -> Deliveries:
     """Queue every record, then wait for Kafka's acknowledgements (at most the delivery timeout)."""
     producer = kafka.get_producer()
-    deliveries = kafka.Deliveries(expected=len(routed))
+    deliveries = Deliveries(expected=len(routed))
     timeout = settings.KAFKA_DELIVERY_TIMEOUT_SECONDS
     started = time.monotonic()
     deadline = started + timeout
     for record in routed:
-        refused = kafka.produce(
-            producer,
-            topic_name=record.topic,
-            key=record.key,
-            value=record.value,
-            headers=record.headers,
-            on_delivery=deliveries.callback(record.index),
+        producer.send(
+            deliveries, record.index, record.topic, key=record.key, value=record.value, headers=record.headers
         )
-        if refused is not None:
-            deliveries.settle(record.index, refused)
     # A little past librdkafka's own message timeout, so every record is settled.
     deliveries.wait(max(deadline - time.monotonic(), 0) + 1.0)
     COLLECT_ACK_SECONDS.observe(time.monotonic() - started)
     return deliveries
 
 
-def answer(
-    routed: list[Routed], deliveries: kafka.Deliveries, *, package_id: uuid.UUID, schema_id: int
-) -> CollectResult:
+def answer(routed: list[Routed], deliveries: Deliveries, *, package_id: uuid.UUID, schema_id: int) -> CollectResult:
     """What became of each event, counted and logged."""
     outcomes = []
     for record in routed:

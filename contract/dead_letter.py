@@ -179,6 +179,15 @@ def archive_stub(
     }
 
 
+def header(headers: Any, name: str) -> str | None:
+    """The text of header `name` of a record read back (a list of pairs, or a dict), None when absent."""
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    for key, value in pairs:
+        if key == name:
+            return value.decode(errors="replace") if isinstance(value, bytes) else value
+    return None
+
+
 def _instant(timestamp_ms: int) -> str | int:
     """ISO-8601 UTC with milliseconds; the number itself for a timestamp outside the calendar."""
     try:

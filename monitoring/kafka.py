@@ -13,35 +13,31 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from django.conf import settings
 
-from integrations.clients import kafka_config, topic
+from contract.dead_letter import header
+from integrations.clients import kafka_config, per_process, topic
+from integrations.kafka_range import read_range
 
 TIMEOUT_SECONDS = 5.0
 # Dead letters read per partition and page (newest first): a sample of bounded cost (the page is cached too).
 DEAD_LETTER_SCAN = 2_000
 
-_lock = threading.Lock()
-_clients: dict[str, Consumer | AdminClient] = {}
+_lock = threading.Lock()  # one consumer, several request threads: one read at a time
 
 
+@per_process
 def _consumer() -> Consumer:
     """One consumer per process, for offsets and reads only: it joins no group and commits nothing."""
-    with _lock:
-        if "consumer" not in _clients:
-            _clients["consumer"] = Consumer(kafka_config().consumer(f"status-{uuid.uuid4()}", "status-page"))
-        return _clients["consumer"]  # type: ignore[return-value]
+    return Consumer(kafka_config().consumer(f"status-{uuid.uuid4()}", "status-page"))
 
 
+@per_process
 def _admin() -> AdminClient:
-    with _lock:
-        if "admin" not in _clients:
-            _clients["admin"] = AdminClient(kafka_config().admin())
-        return _clients["admin"]  # type: ignore[return-value]
+    return AdminClient(kafka_config().admin())
 
 
 def _partitions(consumer: Consumer, name: str) -> list[int]:
@@ -102,7 +98,9 @@ def stream_lag() -> list[Lag]:
 
 
 @dataclass(frozen=True)
-class DeadLetter:
+class ShownDeadLetter:
+    """A dead letter as the page lists it: when, where and why (contract/dead_letter.py has the record)."""
+
     appended_ms: int
     stage: str
     error: str
@@ -111,17 +109,10 @@ class DeadLetter:
 
 @dataclass
 class DeadLetters:
-    newest: list[DeadLetter]  # newest first
+    newest: list[ShownDeadLetter]  # newest first
     by_stage_per_minute: dict[str, list[int]]
     scanned: int
     complete: bool  # False when the hour held more than DEAD_LETTER_SCAN and only the newest were read
-
-
-def _header(headers: list[Any], name: str) -> str:
-    for key, value in headers:
-        if key == name and isinstance(value, bytes):
-            return value.decode(errors="replace")
-    return ""
 
 
 def dead_letters(minutes: list[int], show: int = 10) -> DeadLetters:
@@ -130,7 +121,7 @@ def dead_letters(minutes: list[int], show: int = 10) -> DeadLetters:
     consumer = _consumer()
     start_ms = minutes[0] * 60_000
     index_of = {minute: index for index, minute in enumerate(minutes)}
-    letters: list[DeadLetter] = []
+    letters: list[ShownDeadLetter] = []
     complete = True
     with _lock:
         for partition in _partitions(consumer, name):
@@ -139,29 +130,17 @@ def dead_letters(minutes: list[int], show: int = 10) -> DeadLetters:
             first = high if since.offset < 0 else max(low, since.offset)
             if high - first > DEAD_LETTER_SCAN:
                 first, complete = high - DEAD_LETTER_SCAN, False
-            if first >= high:
-                continue
-            consumer.assign([TopicPartition(name, partition, first)])
-            position = first
-            while position < high:
-                messages = consumer.consume(min(1000, high - position), timeout=TIMEOUT_SECONDS)
-                if not messages:
-                    break
-                for message in messages:
-                    if message.error():
-                        continue
-                    position = (message.offset() or 0) + 1
-                    headers = list(message.headers() or [])
-                    letters.append(
-                        DeadLetter(
-                            appended_ms=message.timestamp()[1],
-                            stage=_header(headers, "error.stage") or "unknown",
-                            error=_header(headers, "error"),
-                            correlation_id=_header(headers, "correlationId")
-                            or (message.key() or b"").decode(errors="replace"),
-                        )
+            for message in read_range(consumer, name, partition, first, high, timeout=TIMEOUT_SECONDS):
+                headers = message.headers()
+                letters.append(
+                    ShownDeadLetter(
+                        appended_ms=message.timestamp()[1],
+                        stage=header(headers, "error.stage") or "unknown",
+                        error=header(headers, "error") or "",
+                        correlation_id=header(headers, "correlationId")
+                        or (message.key() or b"").decode(errors="replace"),
                     )
-            consumer.unassign()
+                )
     letters.sort(key=lambda letter: letter.appended_ms, reverse=True)
     by_stage: dict[str, list[int]] = {}
     for letter in letters:

@@ -87,9 +87,9 @@ def lane(kafka_admin: AdminClient, settings: SettingsWrapper) -> Iterator[Lane]:
     registry = registry_client()
     schema_id = registry.register_schema(subject, Schema(RAW_SCHEMA, "AVRO"))
     settings.KAFKA_TOPICS = {"events": events_topic, "dead_letter": dead_letter_topic}
-    latest_schemas.cache_clear()
+    latest_schemas.discard()
     yield Lane(events_topic, dead_letter_topic, subject, schema_id)
-    latest_schemas.cache_clear()
+    latest_schemas.discard()
     remove_subject(registry, subject)
     for future in kafka_admin.delete_topics([events_topic, dead_letter_topic]).values():
         future.result(timeout=30)
@@ -115,6 +115,6 @@ def registry(services_up: None) -> SchemaRegistryClient:
 @pytest.fixture
 def fresh_producer() -> Iterator[None]:
     """A producer built from the settings of this test, and none left behind."""
-    kafka._discard_producer()
+    kafka.discard_producer()
     yield
-    kafka._discard_producer()
+    kafka.discard_producer()

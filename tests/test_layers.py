@@ -6,7 +6,7 @@ integrations    the services' configurations and clients; may import contract
 collector       HTTP in, Kafka out          } each may import contract and integrations,
 streaming       Kafka in, S3 and PostgreSQL }  never the other
 accounting      reconcile: may import contract and integrations
-monitoring      the /status page of the API process: may import integrations and collector.health
+monitoring      the /status page of the API process: may import contract, integrations and collector.health
 generator       test data and the sender: imports no project package
 holded          the Django project: settings, urls, server entry points (and the nginx in front);
                 imports no app, only integrations (a child process ends with its parent)
@@ -40,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "collector": {"contract", "integrations"},
     "streaming": {"contract", "integrations"},
     "accounting": {"contract", "integrations"},
-    "monitoring": {"integrations", "collector"},
+    "monitoring": {"contract", "integrations", "collector"},
     "generator": set(),
     "holded": {"integrations"},
     "bench": {"contract", "integrations", "collector", "streaming", "accounting", "generator"},

@@ -20,6 +20,7 @@ import uuid
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from integrations.kafka_range import read_range
 from streaming.pipeline.config import StreamConfig
 from streaming.pipeline.host import RetryHooks
 
@@ -96,19 +97,12 @@ class ReplayLedger:
         written: set[int] = set()
         try:
             for dead_letter_partition, start in ends.items():
-                where = TopicPartition(self._config.dead_letter_topic, int(dead_letter_partition), int(start))
-                _, high = reader.get_watermark_offsets(where, timeout=10)
-                if start >= high:
-                    continue
-                reader.assign([where])
-                position = int(start)
-                while position < high:
-                    message = reader.poll(5)
-                    if message is None:
-                        raise KafkaException(f"the dead-letter topic stopped answering at offset {position}")
-                    if message.error() is not None:
-                        continue
-                    position = int(message.offset() or 0) + 1
+                topic_partition = TopicPartition(self._config.dead_letter_topic, int(dead_letter_partition))
+                _, high = reader.get_watermark_offsets(topic_partition, timeout=10)
+                letters = read_range(
+                    reader, self._config.dead_letter_topic, int(dead_letter_partition), int(start), high
+                )
+                for message in letters:  # RangeIncomplete, a KafkaException, is retried by the caller
                     headers = dict(message.headers() or [])
                     if headers.get("source.topic") != topic.encode():
                         continue

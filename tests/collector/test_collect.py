@@ -281,13 +281,13 @@ def test_no_schema_registry_is_503_and_nothing_produced(
     from integrations.clients import registry_client
 
     settings.SCHEMA_REGISTRY_URL = "http://127.0.0.1:9/apis/ccompat/v7"  # nothing listens on port 9
-    registry_client.cache_clear()
-    latest_schemas.cache_clear()
+    registry_client.discard()
+    latest_schemas.discard()
     try:
         response = post(client, [brief_event()])
     finally:
-        registry_client.cache_clear()
-        latest_schemas.cache_clear()
+        registry_client.discard()
+        latest_schemas.discard()
 
     assert response.status_code == 503
     assert response["Retry-After"] == str(settings.COLLECT_RETRY_AFTER_SECONDS)
@@ -301,7 +301,7 @@ def test_a_newly_registered_compatible_version_is_used_without_a_restart(
     from collector.schema import latest_schemas
 
     settings.SCHEMA_REGISTRY_CACHE_SECONDS = 0.0
-    latest_schemas.cache_clear()
+    latest_schemas.discard()
     assert post(client, [brief_event()]).json()["schemaId"] == lane.schema_id
 
     version_2 = json.loads(RAW_SCHEMA)
@@ -333,12 +333,12 @@ def test_the_collector_needs_no_s3_store(client: APIClient, lane: Lane, settings
     """The stream archives the dead letters (contract section 4): with no store at all, the
     collector is ready, and an invalid event is still a dead letter in Kafka."""
     settings.S3_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens there
-    s3_client.cache_clear()
+    s3_client.discard()
     try:
         ready = client.get("/health/ready")
         response = post(client, [brief_event(), brief_event(data={"id": "inv-9", "amount": "lots"})])
     finally:
-        s3_client.cache_clear()
+        s3_client.discard()
 
     assert ready.status_code == 200, ready.content
     assert response.status_code == 200, response.content

@@ -33,11 +33,14 @@ def test_kafka_down_leaves_the_rest_of_the_page(lane: Lane, settings: SettingsWr
     settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{free_port()}"  # a broker that is not there
     from monitoring import kafka
 
-    kafka._clients.clear()  # the page's client is made from the settings on first use
+    clients = (kafka._consumer, kafka._admin)
+    for held in clients:
+        held.discard()  # the page's clients are made from the settings on first use
     try:
         response = Client().get("/status")
     finally:
-        kafka._clients.clear()
+        for held in clients:
+            held.discard()
 
     assert response.status_code == 200
     page = response.content.decode()

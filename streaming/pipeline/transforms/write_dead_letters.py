@@ -20,19 +20,19 @@ coordinates (the same on a replay), the record carrying that key instead.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException
 
 from contract.dead_letter import DeadLetter, DeadLetterTooLarge
 from contract.enriched import correlation_id_of
 from contract.ids import package_id_of
+from integrations.clients import PerProcess
+from integrations.producing import AcknowledgingProducer, Deliveries
 from integrations.s3_writer import S3WriteError
 from streaming.pipeline.config import StreamConfig
 from streaming.pipeline.host import Host
@@ -70,24 +70,24 @@ def dead_letter_of(rejected: Rejected) -> DeadLetter:
     )
 
 
-_shared_lock = threading.Lock()
-_shared: dict[tuple[Any, ...], tuple[Producer, ReplayLedger]] = {}
+# One dead-letter producer and replay ledger per process and destination, for every stage.
+_SHARED: PerProcess[tuple[AcknowledgingProducer, ReplayLedger]] = PerProcess(max_entries=4)
 
 
-def _shared_clients(config: StreamConfig, host: Host) -> tuple[Producer, ReplayLedger]:
-    """One dead-letter producer and replay ledger per process and destination, for every stage."""
+def _shared_clients(config: StreamConfig, host: Host) -> tuple[AcknowledgingProducer, ReplayLedger]:
     key = (
         config.kafka.bootstrap_servers,
         tuple(sorted(config.kafka.client_options.items())),
         config.group_id,
         config.dead_letter_topic,
     )
-    with _shared_lock:
-        if key not in _shared:
-            tuning = {"linger.ms": 5, "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES}
-            producer = Producer(config.kafka.producer(f"{config.group_id}-dead-letters", tuning))
-            _shared[key] = (producer, ReplayLedger(config, host))
-        return _shared[key]
+
+    def make() -> tuple[AcknowledgingProducer, ReplayLedger]:
+        tuning = {"linger.ms": 5, "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES}
+        producer = AcknowledgingProducer(config.kafka.producer(f"{config.group_id}-dead-letters", tuning))
+        return producer, ReplayLedger(config, host)
+
+    return _SHARED.get(key, make)
 
 
 class DeadLetterSink:
@@ -142,38 +142,17 @@ class DeadLetterSink:
     def _produce(self, letters: list[DeadLetter]) -> None:
         """Every letter acknowledged by Kafka; a letter is sent again only once it is known to have failed."""
         records = [self.fitted(letter) for letter in letters]
-        # None: not sent, or failed. False: queued, not yet settled. True: acknowledged.
-        acknowledged: list[bool | None] = [None] * len(letters)
-        lock = threading.Lock()
-
-        def settle(index: int) -> Callable[[KafkaError | None, Message], None]:
-            def callback(error: KafkaError | None, _message: Message) -> None:
-                with lock:
-                    acknowledged[index] = True if error is None else None
-
-            return callback
+        deliveries = Deliveries(expected=len(records))
 
         def attempt() -> None:
-            for index, (letter, value, headers) in enumerate(records):
-                with lock:
-                    if acknowledged[index] is not None:
-                        continue  # acknowledged, or still queued from an earlier attempt
-                    acknowledged[index] = False
-                try:
-                    self._producer.produce(
-                        self._config.dead_letter_topic,
-                        key=str(letter.correlation_id).encode(),
-                        value=value,
-                        headers=headers,
-                        on_delivery=settle(index),
-                    )
-                except BufferError:
-                    with lock:
-                        acknowledged[index] = None
-                    raise
-            self._producer.flush(FLUSH_SECONDS)
-            with lock:
-                missing = sum(1 for state in acknowledged if state is not True)
+            for index in deliveries.to_send():  # not acknowledged, and not still queued from an earlier attempt
+                letter, value, headers = records[index]
+                key = str(letter.correlation_id).encode()
+                self._producer.send(
+                    deliveries, index, self._config.dead_letter_topic, key=key, value=value, headers=headers
+                )
+            deliveries.wait(FLUSH_SECONDS)
+            missing = deliveries.unconfirmed
             if missing:
                 raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, f"{missing} dead letters not acknowledged"))
 
@@ -181,7 +160,7 @@ class DeadLetterSink:
             attempt,
             what=f"producing {len(letters)} dead letters",
             service="kafka",
-            transient=(KafkaException, BufferError),
+            transient=(KafkaException,),
             hooks=self._host,
         )
 
