@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import apache_beam as beam
+from apache_beam import pvalue
 from apache_beam.coders import typecoders
 
-from streaming.pipeline.records import KafkaRecord
+from streaming.pipeline.records import KafkaRecord, reject_faults
 
 T = TypeVar("T")
 
@@ -71,6 +73,20 @@ class Span(Generic[T]):
 
     def with_items(self, items: Sequence[Any]) -> Span[Any]:
         return Span(self.topic, self.partition, self.start, self.end, self.first_timestamp_ms, items)
+
+    def through(
+        self, stage: str, step: Callable[[T], Any], record_of: Callable[[T], KafkaRecord], event_of: Callable[[T], Any]
+    ) -> Iterator[Any]:
+        """Each item through `step`, a stage of the pipeline: what it refuses (or raises on: reject_faults) as
+        it comes, on the "rejected" output, then the span of the rest, in order."""
+        kept = []
+        for item in self.items:
+            result = reject_faults(stage, record_of(item), event_of(item), partial(step, item))
+            if isinstance(result, pvalue.TaggedOutput):
+                yield result
+            else:
+                kept.append(result)
+        yield self.with_items(kept)
 
 
 # What a Span's item weighs, for the runner's metrics only.

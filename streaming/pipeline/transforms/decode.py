@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import apache_beam as beam
@@ -32,7 +31,7 @@ from contract.registry import LatestSchemas, RegisteredSchema, RegistryUnreachab
 from contract.validation import InvalidEvent, validate_event
 from streaming.pipeline.config import StreamConfig
 from streaming.pipeline.objects import Span
-from streaming.pipeline.records import REJECTED, Decoded, KafkaRecord, Rejected, reject_faults
+from streaming.pipeline.records import REJECTED, Decoded, KafkaRecord, Rejected
 
 
 class DecodeFn(beam.DoFn):
@@ -67,14 +66,7 @@ class DecodeFn(beam.DoFn):
         )
 
     def process(self, span: Span[KafkaRecord]) -> Iterator[Any]:
-        decoded = []
-        for record in span.items:
-            result = reject_faults("decode", record, None, partial(self.decode, record))
-            if isinstance(result, pvalue.TaggedOutput):
-                yield result
-            else:
-                decoded.append(result)
-        yield span.with_items(decoded)
+        yield from span.through("decode", self.decode, record_of=lambda record: record, event_of=lambda _: None)
 
     def decode(self, record: KafkaRecord) -> Decoded | pvalue.TaggedOutput[str, Rejected]:
         try:

@@ -7,7 +7,6 @@ rejected output with why: one hostile record never stops the job.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 from typing import Any
 
 import apache_beam as beam
@@ -20,7 +19,7 @@ from contract.registry import LatestSchemas, SchemaUnavailable
 from contract.validation import schema_errors
 from streaming.pipeline.config import StreamConfig
 from streaming.pipeline.objects import Span
-from streaming.pipeline.records import REJECTED, Decoded, Enriched, Rejected, reject_faults
+from streaming.pipeline.records import REJECTED, Decoded, Enriched, Rejected
 
 
 class EnrichFn(beam.DoFn):
@@ -32,14 +31,7 @@ class EnrichFn(beam.DoFn):
         self._schemas = LatestSchemas(self._config.registry.client(), self._config.registry.cache_seconds)
 
     def process(self, span: Span[Decoded]) -> Iterator[Any]:
-        enriched = []
-        for decoded in span.items:
-            result = reject_faults("enrich", decoded.record, decoded.event, partial(self.enrich, decoded))
-            if isinstance(result, pvalue.TaggedOutput):
-                yield result
-            else:
-                enriched.append(result)
-        yield span.with_items(enriched)
+        yield from span.through("enrich", self.enrich, record_of=lambda d: d.record, event_of=lambda d: d.event)
 
     def enrich(self, decoded: Decoded) -> Enriched | pvalue.TaggedOutput[str, Rejected]:
         record = decoded.record
