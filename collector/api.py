@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from collector.endpoint import collect
 from collector.health import run_checks
 from collector.metrics import exposition
-from collector.services import STATUSES
+from collector.serializers import EventSerializer, ResultSerializer
 
 EXAMPLE_EVENT = {
     "data": {"id": "inv-1001", "amount": 120.5},
@@ -36,48 +36,17 @@ EXAMPLE_EVENT = {
 }
 
 
-class OutcomeSerializer(serializers.Serializer[Any]):
-    """What became of one event of the package (documentation of the answer)."""
-
-    index = serializers.IntegerField(help_text="The event's place in the package, from 0.")
-    correlationId = serializers.UUIDField(help_text="The event's id: its package id plus its index.")
-    status = serializers.ChoiceField(
-        choices=list(STATUSES),
-        help_text="accepted: on events.raw. rejected: invalid, on the dead letter. "
-        "unconfirmed: Kafka did not acknowledge it; send it again.",
-    )
-    error = serializers.CharField(required=False, help_text="Why it is invalid, naming each field.")
-    kafkaError = serializers.CharField(required=False, help_text="Why Kafka did not acknowledge it.")
-
-
-class ResultSerializer(serializers.Serializer[Any]):
-    packageId = serializers.UUIDField()
-    schemaId = serializers.IntegerField()
-    accepted = serializers.IntegerField()
-    rejected = serializers.IntegerField()
-    unconfirmed = serializers.IntegerField()
-    events = serializers.ListField(child=OutcomeSerializer())
-
-
 class CollectView(APIView):
     """Take a package of events: each valid one to events.raw, each invalid one to the dead letter."""
 
-    # The work, and every check (API key, rate, body), is collector.endpoint's,
-    # shared with the door in front of Django (collector/wsgi.py). DRF only
-    # renders: JSON, or the browsable page for a browser. The parser only names
-    # the media type for that page's form and for the schema; nothing calls it.
+    # The work, and every check (API key, rate, body, the package's shape by its
+    # serializer), is collector.endpoint's, shared with the door in front of
+    # Django (collector/wsgi.py). DRF renders: JSON, or the browsable page for a
+    # browser. The parser only names the media type for that page's form and for
+    # the schema; the request's shape is EventSerializer's, here as in the door.
     parser_classes = [JSONParser]
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
-
-    class EventSerializer(serializers.Serializer[Any]):
-        """One event as the source sends it (documentation: each event is validated against the registry)."""
-
-        # A field named like Serializer.data: declared fields leave the class
-        # namespace at runtime, so only the type checker objects.
-        data = serializers.DictField(help_text="id (string), amount (number)")  # type: ignore[assignment]
-        attributes = serializers.DictField(required=False, help_text="The stamps (or under `headers`).")
-        headers = serializers.DictField(required=False, help_text="The sample data's name for `attributes`.")
 
     @extend_schema(
         operation_id="collect",

@@ -8,7 +8,8 @@ Two doors lead here, and give the same answer to the same request:
   Django's test client. DRF renders the answer as a page or as JSON.
 
 Steps, each with a typed error (a 4xx or a 503, never a 5xx of ours): the
-API key, the client's rate, the body (read_body, parse_json), then the package itself
+API key, the client's rate, the body (read_body, parse_json), the package's
+shape (its DRF serializer, collector/serializers.py), then the package itself
 (collect_package). Every answer is counted by its status.
 """
 
@@ -22,16 +23,10 @@ from django.http import HttpRequest
 from rest_framework.exceptions import APIException
 
 from collector.authentication import authenticate
-from collector.errors import (
-    InvalidPackage,
-    KafkaUnavailable,
-    PayloadTooLarge,
-    SchemaRegistryUnavailable,
-    error_body,
-    error_headers,
-)
+from collector.errors import KafkaUnavailable, SchemaRegistryUnavailable, error_body, error_headers
 from collector.metrics import count_package
 from collector.parsers import parse_json, read_body
+from collector.serializers import shaped_package
 from collector.services import CollectResult, collect_package
 from collector.throttling import check_rate
 from contract.registry import SchemaUnavailable
@@ -61,15 +56,9 @@ def take_package(request: HttpRequest) -> CollectResult:
     client = authenticate(request.META)
     check_rate(request.META, client)
     body = read_body(request)
-    events = parse_json(body, settings.COLLECT_MAX_JSON_DEPTH)
-    if not isinstance(events, list):
-        raise InvalidPackage("The body must be a JSON array of events.")
-    if not events:
-        raise InvalidPackage("The package is empty: send at least one event.")
-    if len(events) > settings.COLLECT_MAX_EVENTS:
-        raise PayloadTooLarge(f"A package holds at most {settings.COLLECT_MAX_EVENTS} events, got {len(events)}.")
+    package = shaped_package(parse_json(body, settings.COLLECT_MAX_JSON_DEPTH))  # the request's shape: its serializer
     try:
-        result = collect_package(events=events, body=body)
+        result = collect_package(events=package, body=body)
     except SchemaUnavailable as error:
         raise SchemaRegistryUnavailable(str(error), wait=settings.COLLECT_RETRY_AFTER_SECONDS) from error
     if not result.confirmed:

@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from django.conf import settings
 
@@ -32,11 +32,14 @@ from contract import wire
 from contract.dead_letter import DeadLetter, DeadLetterTooLarge, Headers
 from contract.ids import event_id, new_package_id
 from contract.limits import EVENT_MAX_BYTES
-from contract.normalize import normalize_event
+from contract.normalize import normalize_shaped
 from contract.registry import RegisteredSchema
 from contract.validation import FieldError, InvalidEvent, TimestampWindow, validate_event
 from integrations.clients import topic
 from integrations.producing import Deliveries
+
+if TYPE_CHECKING:
+    from collector.serializers import Shaped
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +97,9 @@ class Routed:
         return None if self.letter is None else self.letter.error
 
 
-def collect_package(*, events: list[Any], body: bytes | None = None) -> CollectResult:
-    """Collect the package `events`, parsed from `body` (kept for dead letters too large to write again)."""
+def collect_package(*, events: list[Shaped], body: bytes | None = None) -> CollectResult:
+    """Collect the package `events` (its serializer's output), parsed from `body` (kept for dead letters too
+    large to write again)."""
     schema = events_schema()  # SchemaUnavailable: nothing produced
     package_id = new_package_id()
     routed = route(
@@ -111,7 +115,7 @@ def collect_package(*, events: list[Any], body: bytes | None = None) -> CollectR
 
 
 def route(
-    events: list[Any],
+    events: list[Shaped],
     *,
     package_id: uuid.UUID,
     schema: RegisteredSchema,
@@ -130,12 +134,15 @@ def route(
     package_header = str(package_id).encode()
     routed = []
     texts: list[bytes] | None = None
-    for index, raw in enumerate(events):
+    for index, shaped in enumerate(events):
+        raw = shaped.event
         correlation_id = event_id(package_id, index)
         key = str(correlation_id).encode()
         headers: Headers = [("correlationId", key), ("packageId", package_header)]
         try:
-            event = normalize_event(raw)
+            if shaped.errors:
+                raise InvalidEvent(shaped.errors)
+            event = normalize_shaped(raw)
             validate_event(event, schema.definition, window=window)
             value = wire.encode(schema.schema_id, schema.parsed, event)
             size = len(value) - wire.HEADER_BYTES

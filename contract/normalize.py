@@ -85,18 +85,38 @@ def stamp_value(name: str, value: Any) -> Any:
     return value
 
 
-def normalize_event(raw: Any) -> dict[str, Any]:
-    """The canonical form of one event as received; raises InvalidEvent if it is not an object."""
-    if not isinstance(raw, dict):
-        raise InvalidEvent([FieldError("event", f"must be a JSON object, got {type_name(raw)}")])
+CONTAINERS = ("headers", "attributes")  # where the stamps are; attributes (the brief's spelling) wins
 
-    container: dict[str, Any] = {}
-    for key in ("headers", "attributes"):  # attributes (the brief's spelling) wins
+
+def shape_errors(raw: Any) -> list[FieldError]:
+    """What is wrong with the shape of one event as received: it is an object, and its stamps, if any, are in
+    `attributes` or `headers` objects. `data` is the registered schema's to judge, with the rest
+    (contract/validation.py), so that its errors are named with the event's others."""
+    if not isinstance(raw, dict):
+        return [FieldError("event", f"must be a JSON object, got {type_name(raw)}")]
+    errors = []
+    for key in CONTAINERS:
         value = raw.get(key)
-        if isinstance(value, dict):
+        if value is not None and not isinstance(value, dict):
+            errors.append(FieldError(key, f"must be a JSON object, got {type_name(value)}"))
+    return errors
+
+
+def normalize_event(raw: Any) -> dict[str, Any]:
+    """The canonical form of one event as received; raises InvalidEvent if its shape is not one."""
+    errors = shape_errors(raw)
+    if errors:
+        raise InvalidEvent(errors)
+    return normalize_shaped(raw)
+
+
+def normalize_shaped(raw: dict[str, Any]) -> dict[str, Any]:
+    """The canonical form of an event whose shape was checked (shape_errors found nothing)."""
+    container: dict[str, Any] = {}
+    for key in CONTAINERS:
+        value = raw.get(key)
+        if value is not None:
             container.update(value)
-        elif value is not None:
-            raise InvalidEvent([FieldError(key, f"must be a JSON object, got {type_name(value)}")])
 
     attributes: dict[str, Any] = {}
     for header, value in container.items():

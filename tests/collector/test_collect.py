@@ -16,6 +16,7 @@ from django.conf import settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
+from collector.serializers import shaped_package
 from collector.services import route
 from contract.ids import new_package_id, package_id_of, package_range
 from contract.registry import compile_schema
@@ -182,7 +183,7 @@ def test_an_event_past_the_event_size_is_rejected_naming_the_limit(lane: Lane) -
     package_id = new_package_id()
 
     routed = route(
-        [brief_event()],
+        shaped_package([brief_event()]),
         package_id=package_id,
         schema=schema,
         window=TimestampWindow(),
