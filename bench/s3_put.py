@@ -1,4 +1,4 @@
-"""Benchmark of the lake's PUTs: the stream's own SigV4 writer against obstore and boto3, in the same run.
+"""Benchmark of the lake's PUTs: the stream's writer (obstore) against the SigV4 writer it replaced and boto3.
 
     uv run python bench/s3_put.py [--sizes 65536,716800,7340032] [--puts 200] [--threads 1,2] [--repeat 3]
 
@@ -18,14 +18,20 @@ STREAM_OBJECT_MAX_RECORDS (10,000: about 7 MB).
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
+import http.client
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -52,14 +58,128 @@ def body(size: int, salt: int) -> bytes:
     return lines[:size]
 
 
+ALGORITHM = "AWS4-HMAC-SHA256"
+SIGNED_HEADERS = "host;x-amz-content-sha256;x-amz-date"
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+
+
+class SigV4Writer:
+    """The stream's writer before obstore (until issue 23): SigV4 by hand on http.client, one kept-alive
+    connection a thread. Kept here as the baseline the choice was measured against."""
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str,
+        region: str,
+        access_key_id: str,
+        secret_access_key: str,
+        bucket: str,
+        timeout: float = 10.0,
+    ) -> None:
+        endpoint = urlsplit(endpoint_url)
+        if endpoint.scheme not in ("http", "https") or not endpoint.netloc:
+            raise ValueError(f"not an http(s) endpoint: {endpoint_url!r}")
+        self._https = endpoint.scheme == "https"
+        self._host = endpoint.netloc
+        self._region = region
+        self._access_key_id = access_key_id
+        self._secret_access_key = secret_access_key
+        self._bucket = bucket
+        self._timeout = timeout
+        self._local = threading.local()
+        self._signing_keys: dict[str, bytes] = {}
+
+    def _signing_key(self, day: str) -> bytes:
+        key = self._signing_keys.get(day)
+        if key is None:
+            key = _hmac(
+                _hmac(_hmac(_hmac(f"AWS4{self._secret_access_key}".encode(), day), self._region), "s3"), "aws4_request"
+            )
+            self._signing_keys[day] = key
+        return key
+
+    def path(self, key: str) -> str:
+        """The request path, URI-encoded as SigV4 wants it (everything but unreserved characters and /)."""
+        return quote(f"/{self._bucket}/{key}", safe="/-_.~")
+
+    def headers(self, key: str, body: bytes, now: datetime) -> dict[str, str]:
+        """The signed headers of a PUT of `body` at `key`, at the instant `now`."""
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        day = stamp[:8]
+        payload_hash = hashlib.sha256(body).hexdigest()
+        canonical_request = "\n".join(
+            [
+                "PUT",
+                self.path(key),
+                "",  # no query string
+                f"host:{self._host}\nx-amz-content-sha256:{payload_hash}\nx-amz-date:{stamp}\n",
+                SIGNED_HEADERS,
+                payload_hash,
+            ]
+        )
+        scope = f"{day}/{self._region}/s3/aws4_request"
+        string_to_sign = "\n".join([ALGORITHM, stamp, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
+        signature = hmac.new(self._signing_key(day), string_to_sign.encode(), hashlib.sha256).hexdigest()
+        return {
+            "Host": self._host,
+            "X-Amz-Date": stamp,
+            "X-Amz-Content-SHA256": payload_hash,
+            "Authorization": (
+                f"{ALGORITHM} Credential={self._access_key_id}/{scope}, "
+                f"SignedHeaders={SIGNED_HEADERS}, Signature={signature}"
+            ),
+        }
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            connection = factory(self._host, timeout=self._timeout)
+            self._local.connection = connection
+        return connection
+
+    def put(self, key: str, body: bytes, content_type: str = "application/json") -> None:
+        """Write `body` at `key` (overwriting); raises S3WriteError if the store does not confirm it."""
+        headers = self.headers(key, body, datetime.now(UTC))
+        headers["Content-Type"] = content_type
+        connection = self._connection()
+        try:
+            connection.request("PUT", self.path(key), body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()  # reconnect on the next PUT
+            self._local.connection = None
+            raise OSError(f"PUT {key}: {type(error).__name__}: {error}") from error
+        if response.status != 200:
+            message = f"PUT {key}: HTTP {response.status}: {answer[:300].decode(errors='replace')}"
+            raise OSError(message)
+
+
 def ours() -> Put:
     writer = s3_config().writer()
     return lambda key, data: writer.put(key, data, "application/x-ndjson")
 
 
+def sigv4_by_hand() -> Put:
+    config = s3_config()
+    writer = SigV4Writer(
+        endpoint_url=config.endpoint_url,
+        region=config.region,
+        access_key_id=config.access_key_id,
+        secret_access_key=config.secret_access_key,
+        bucket=config.bucket,
+    )
+    return lambda key, data: writer.put(key, data, "application/x-ndjson")
+
+
 def obstore_put() -> Put:
-    import obstore  # type: ignore[import-not-found,unused-ignore]
-    from obstore.store import S3Store  # type: ignore[import-not-found,unused-ignore]
+    import obstore
+    from obstore.store import S3Store
 
     config = s3_config()
     store = S3Store(
@@ -71,7 +191,11 @@ def obstore_put() -> Put:
         virtual_hosted_style_request=False,
         client_options={"allow_http": config.endpoint_url.startswith("http://")},
     )
-    return lambda key, data: obstore.put(store, key, data, attributes={"Content-Type": "application/x-ndjson"})
+
+    def put(key: str, data: bytes) -> None:
+        obstore.put(store, key, data, attributes={"Content-Type": "application/x-ndjson"})
+
+    return put
 
 
 def boto3_put() -> Put:
@@ -86,7 +210,8 @@ def boto3_put() -> Put:
 
 WAYS: dict[str, Callable[[], Put]] = {
     "ours (integrations/s3_writer.py)": ours,
-    "obstore": obstore_put,
+    "obstore, called directly": obstore_put,
+    "SigV4 by hand (the writer before)": sigv4_by_hand,
     "boto3": boto3_put,
 }
 

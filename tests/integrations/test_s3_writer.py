@@ -1,9 +1,8 @@
-"""integrations/s3_writer.py against the real S3 store, which checks every signature."""
+"""integrations/s3_writer.py (obstore) against the real S3 store, which checks every signature."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
@@ -58,34 +57,10 @@ def test_a_second_put_overwrites(prefix: str) -> None:
 
 @pytest.mark.integration
 def test_a_wrong_secret_is_refused(prefix: str) -> None:
-    with pytest.raises(S3WriteError, match="HTTP 403"):
+    with pytest.raises(S3WriteError, match=r"PermissionDeniedError|UnauthenticatedError"):
         writer(secret="not-the-secret").put(f"{prefix}/x.json", b"{}")
 
 
 def test_a_store_that_does_not_answer_is_an_error() -> None:
-    with pytest.raises(S3WriteError, match="ConnectionRefusedError"):
+    with pytest.raises(S3WriteError, match=r"PUT x\.json: \w+Error"):
         writer(endpoint="http://127.0.0.1:9").put("x.json", b"{}")
-
-
-@pytest.mark.parametrize("key", ["enriched/dt=2024-03-05/0190.json", "with space+plus&amp.json", "ünïcode/€.json"])
-def test_the_signature_is_the_one_botocore_computes(key: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import botocore.auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    instant = datetime(2024, 3, 5, 10, 12, 35, tzinfo=UTC)
-    body = b'{"event": 1}'
-    ours = writer().headers(key, body, instant)
-
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: instant.replace(tzinfo=None))
-    request = AWSRequest(
-        method="PUT",
-        url=settings.S3_ENDPOINT_URL + writer().path(key),
-        data=body,
-        headers={"X-Amz-Content-SHA256": ours["X-Amz-Content-SHA256"]},
-    )
-    credentials = Credentials(settings.S3_ACCESS_KEY_ID, settings.S3_SECRET_ACCESS_KEY)
-    botocore.auth.S3SigV4Auth(credentials, "s3", settings.S3_REGION).add_auth(request)
-
-    assert request.headers["X-Amz-Date"] == ours["X-Amz-Date"]
-    assert request.headers["Authorization"] == ours["Authorization"]

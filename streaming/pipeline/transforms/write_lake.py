@@ -12,8 +12,8 @@ waited for in finish_bundle, retrying a store that does not answer, so the
 source commits an object's offsets only once the store holds it.
 
 One item never holds up the others. An item whose line cannot be made is
-that item's fault. An object the store refuses for a reason that is not
-plainly the store's own (no answer, a 5xx, 408, 429) is split in halves,
+that item's fault. An object the store refuses, for whatever reason (obstore
+gives a store's fault and a refusal of this object one type), is split in halves,
 each its own object keyed by its first item's offset, until every item the
 store refuses is alone and a write known to be good (a PUT of a probe
 object) succeeds (streaming/pipeline/isolation.py): the same refusals make the same
@@ -140,7 +140,8 @@ class _WriteToLakeFn(beam.DoFn):
         isolated = isolate(
             lines,
             lambda part: self._put(span, part),
-            transient=lambda error: isinstance(error, S3WriteError) and error.store_fault,
+            # None known at once: obstore gives a store's fault and some refusals one type; the probe decides.
+            transient=lambda _error: False,
             probe=lambda: self._writer.put(PROBE_KEY, b"probe\n", lake.CONTENT_TYPE),
         )
         written.objects = [(key, [item for item, _ in part]) for part, key in isolated.written]
