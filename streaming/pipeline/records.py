@@ -45,9 +45,13 @@ class Decoded:
 @dataclass(frozen=True)
 class Enriched:
     record: KafkaRecord
-    correlation_id: str
     event: dict[str, Any]  # data, attributes, metadata
     body: bytes  # the event as JSON: its line in the lake, and the `data` column
+
+    @property
+    def correlation_id(self) -> str:
+        """The event's id, held once: in its metadata, where Enrich put the one Decode read."""
+        return str(self.event["metadata"]["correlationId"])
 
 
 @dataclass(frozen=True)

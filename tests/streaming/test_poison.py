@@ -139,7 +139,7 @@ def enriched_events(count: int, types: dict[int, str]) -> list[Enriched]:
         }
         enriched = enrich(event, correlation_id=correlation_id, publish_time_ms=1_709_633_555_000, schema_id=1)
         record = KafkaRecord("events.raw", 0, index, correlation_id.encode(), b"", (), 1_709_633_555_000)
-        events.append(Enriched(record, correlation_id, enriched, lake.line(enriched)))
+        events.append(Enriched(record, enriched, lake.line(enriched)))
     return events
 
 

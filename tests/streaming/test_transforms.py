@@ -133,7 +133,8 @@ def test_records_are_values_beam_can_carry() -> None:
 
     item = Rejected(record(1, b"x", b"k"), "error", {"a": 1})
     assert pickle.loads(pickle.dumps(item)) == item
-    enriched = Enriched(record(1, b"x"), "c", {"a": 1}, b"{}")
+    enriched = Enriched(record(1, b"x"), {"a": 1, "metadata": {"correlationId": "c"}}, b"{}")
+    assert enriched.correlation_id == "c"
     assert pickle.loads(pickle.dumps(enriched)) == enriched
     carried = span([enriched])
     assert pickle.loads(pickle.dumps(carried)) == carried

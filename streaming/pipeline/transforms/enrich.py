@@ -53,7 +53,7 @@ class EnrichFn(beam.DoFn):
             message = "enriched event: " + "; ".join(str(error) for error in errors)
             return pvalue.TaggedOutput(REJECTED, Rejected(record, message, decoded.event))
         # The line of the lake object, and the `data` column (lake.line refuses NaN and Infinity).
-        return Enriched(record, decoded.correlation_id, enriched, lake.line(enriched))
+        return Enriched(record, enriched, lake.line(enriched))
 
 
 class Enrich(beam.PTransform[Any, Any]):
