@@ -19,24 +19,14 @@ OpenAPI description, which drf-spectacular reads from the same classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
 
 from collector.errors import InvalidPackage, PayloadTooLarge
-from collector.services import STATUSES
+from collector.services import STATUSES, Shaped
 from contract.normalize import shape_errors
-from contract.validation import FieldError
-
-
-@dataclass(frozen=True)
-class Shaped:
-    """One event of the package as received, and what is wrong with its shape (nothing, mostly)."""
-
-    event: Any
-    errors: list[FieldError]
 
 
 class PackageSerializer(serializers.ListSerializer[Any]):

@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 from django.conf import settings
 
@@ -37,9 +37,6 @@ from contract.registry import RegisteredSchema
 from contract.validation import FieldError, InvalidEvent, TimestampWindow, validate_event
 from integrations.clients import topic
 from integrations.producing import Deliveries
-
-if TYPE_CHECKING:
-    from collector.serializers import Shaped
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +74,15 @@ class CollectResult:
 
     def count(self, status: Status) -> int:
         return self.counts[status]
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """One event of the package as received, and what is wrong with its shape (nothing, mostly): what the
+    package's serializer gives (collector/serializers.py), and what collect_package takes."""
+
+    event: Any
+    errors: list[FieldError]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from collector.errors import InvalidPackage, PayloadTooLarge
-from collector.serializers import EventSerializer, PackageSerializer, Shaped, shaped_package
+from collector.serializers import EventSerializer, PackageSerializer, shaped_package
+from collector.services import Shaped
 from tests.support.factories import brief_event
 
 JSON = st.recursive(
