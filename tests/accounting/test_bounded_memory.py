@@ -8,18 +8,22 @@ them invalid, so that their keys go through the dead letters and the lake
 too. They are sent in rounds of 1,250, each read by the stream before the
 next. A process's memory goes up and down with what a round holds for a
 moment (a poll, an object, the allocator's arenas: a band of about 100 MB
-for the stream here, whose top settles after 20,000 keys: measured over
-80,000, the highest of each 10,000 went 256, 278, 316, 321, 321, 342, 324,
-344 MB). So after a first 20,000 keys, the highest resident memory over the
-next 10,000 is compared with the highest over the 10,000 after: were the
-keys kept anywhere (a cache, a metric label, a buffer), it would grow by
-90 MB; it must grow by less than MARGIN_MB. And /metrics must not grow.
+for the stream here, which settles after 20,000 keys: measured over 80,000,
+the highest of each 10,000 went 256, 278, 316, 321, 321, 342, 324, 344 MB).
+A single sample can touch the top of the band: in one CI run the highest of
+the four windows went 278, 291, 297, 340 MB while their medians went 266,
+280, 290, 301. So after a first 20,000 keys, the median resident memory over
+the next 10,000 is compared with the median over the 10,000 after: were the
+keys kept anywhere (a cache, a metric label, a buffer), the whole window
+would be 90 MB higher; it must grow by less than MARGIN_MB. And /metrics
+must not grow.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +41,7 @@ KEYS = 10_000  # a window: four of them are sent, the first two to fill every po
 KEY_BYTES = 9_000
 PACKAGE = 100  # events a request: about a megabyte
 ROUND = 1_250
-# What a process's highest memory may grow by from the third window to the fourth (keeping the keys: 90 MB).
+# What a process's median memory may grow by from the third window to the fourth (keeping the keys: 90 MB).
 MARGIN_MB = 40
 
 
@@ -107,8 +111,10 @@ def test_forty_thousand_hostile_keys_leave_both_processes_and_the_metrics_as_the
     per_window = KEYS // ROUND
     earlier, later = sizes[2 * per_window : 3 * per_window], sizes[3 * per_window :]
     for process, name in ((0, "the API"), (1, "the stream")):
-        grown = max(size[process] for size in later) - max(size[process] for size in earlier)
-        assert grown < MARGIN_MB, f"{name}'s highest memory grew by {grown:.0f} MB from one window to the next"
+        grown = statistics.median(size[process] for size in later) - statistics.median(
+            size[process] for size in earlier
+        )
+        assert grown < MARGIN_MB, f"{name}'s median memory grew by {grown:.0f} MB from one window to the next"
     assert sizes[-1][2] <= sizes[0][2] + 200  # counters' digits, never a series
 
 
