@@ -32,6 +32,8 @@ class Host(RetryHooks, Protocol):
     """The process that runs the pipeline: its stop, its readiness and its metrics."""
 
     # The source (read_kafka).
+    def reading(self) -> None: ...
+
     def polled(self, count: int) -> None: ...
 
     def records_allowed(self, wanted: int) -> int: ...
@@ -70,6 +72,9 @@ class _Unhosted:
         pass
 
     def retried(self, service: str) -> None:
+        pass
+
+    def reading(self) -> None:
         pass
 
     def polled(self, count: int) -> None:

@@ -29,10 +29,12 @@ from streaming.runtime.workers import RunDirectory
 
 
 class ProcessHost:
-    """A Host backed by one Lifecycle and this process's metrics."""
+    """A Host backed by one Lifecycle and this process's metrics, in a run whose folder is `folder` (empty
+    when the workers are the launcher's process)."""
 
-    def __init__(self, run: Lifecycle) -> None:
+    def __init__(self, run: Lifecycle, folder: RunDirectory | None = None) -> None:
         self._run = run
+        self._folder = folder or RunDirectory()
 
     def stop_requested(self) -> bool:
         return self._run.stop_requested()
@@ -45,6 +47,9 @@ class ProcessHost:
 
     def retried(self, service: str) -> None:
         STREAM_RETRIES.labels(service).inc()
+
+    def reading(self) -> None:
+        workers.report(self._folder)  # a worker with a source reports its readiness to the launcher
 
     def polled(self, count: int) -> None:
         self._run.note_poll(count)
@@ -94,4 +99,4 @@ class Hosted:
             raise NoRunInThisProcess(
                 "the pipeline runs in a process no launcher began a run in, and has no run to join"
             )
-        return ProcessHost(current)
+        return ProcessHost(current, self.run)

@@ -30,7 +30,11 @@ class Lifecycle:
     """One run in one process: its stop, its limits, the services it is waiting for, its finished readers."""
 
     def __init__(
-        self, *, max_records: int | None = None, idle_seconds: float | None = None, stop_file: str = ""
+        self,
+        *,
+        max_records: int | None = None,
+        idle_seconds: float | None = None,
+        stop_file: str = "",
     ) -> None:
         self._stop = threading.Event()
         self._lock = threading.Lock()

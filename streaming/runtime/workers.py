@@ -7,7 +7,7 @@ workers of its own (scripts/sdk-worker), which share nothing in memory
 with the launcher. They share a run directory, made by the launcher:
 
     <run>/stop            written on SIGTERM/SIGINT; every worker's source stops (streaming/runtime/lifecycle.py)
-    <run>/workers/<pid>   each worker's readiness and freshness, rewritten every second
+    <run>/workers/<pid>   the readiness and freshness of each worker a source reads in, rewritten every second
     <run>/metrics/        each worker's Prometheus values (prometheus_client's multiprocess mode)
 
 and the launcher's endpoints serve the sum of them: /metrics adds the
@@ -80,17 +80,33 @@ _joined = threading.Lock()
 def join(run: RunDirectory) -> bool:
     """In a DoFn's setup: take part in the run as a worker of a process of its own (True), or do nothing.
 
-    Nothing when this process already has a run (the launcher's, or one already joined).
+    Nothing when this process already has a run (the launcher's, or one already joined). A worker's run
+    sees the launcher's stop file; it reports to the launcher only once a source reads in it (report()):
+    Flink may place only later stages in a worker, which never polls Kafka.
     """
     if not run.path or lifecycle.current() is not None:
         return False
     with _joined:
         if lifecycle.current() is not None:
             return False
-        joined = lifecycle.begin(idle_seconds=run.idle_seconds, stop_file=run.stop_file)
-    threading.Thread(target=_report_forever, args=(run, joined), name="stream-worker-report", daemon=True).start()
+        lifecycle.begin(idle_seconds=run.idle_seconds, stop_file=run.stop_file)
     logger.info("worker %s joined the run in %s", os.getpid(), run.path)
     return True
+
+
+_reporting: set[int] = set()  # the pids of this process that report (one, but a fork copies the set)
+
+
+def report(run: RunDirectory) -> None:
+    """A source reads in this worker: report its readiness, freshness and finished readers to the launcher."""
+    current = lifecycle.current()
+    if not run.path or current is None:
+        return  # the launcher's own process: it serves its readiness itself
+    with _joined:
+        if os.getpid() in _reporting:
+            return
+        _reporting.add(os.getpid())
+    threading.Thread(target=_report_forever, args=(run, current), name="stream-worker-report", daemon=True).start()
 
 
 def _report_forever(run: RunDirectory, joined: Lifecycle) -> None:

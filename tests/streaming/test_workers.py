@@ -34,7 +34,13 @@ def run(tmp_path: Path) -> RunDirectory:
 
 
 def report(run: RunDirectory, pid: int, *, age: float = 0.0, **fields: object) -> None:
-    status = {"reported_at": time.time() - age, "ready": True, "checks": {}, "finished": [], "freshness": {}}
+    status = {
+        "reported_at": time.time() - age,
+        "ready": True,
+        "checks": {},
+        "finished": [],
+        "freshness": {},
+    }
     (run.status_dir / str(pid)).write_text(json.dumps({**status, **fields}))
 
 

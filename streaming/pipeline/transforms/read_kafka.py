@@ -191,6 +191,7 @@ class _ReadPartition(beam.DoFn):
 
     def setup(self) -> None:
         self._host = self._config.host()  # the process's stop, readiness and metrics
+        self._host.reading()  # readiness now waits for this source's polls
         self._consumers: dict[tuple[str, int], Consumer] = {}
         self._readers: dict[tuple[str, int], _PartitionReader] = {}
         self._clocks: dict[tuple[str, int], BrokerClock] = {}
