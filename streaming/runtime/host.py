@@ -2,9 +2,10 @@
 
 The launcher puts a Hosted(run) in the StreamConfig it builds the pipeline
 with. Wherever a runner runs a DoFn, its setup() calls it: a worker in a
-process of its own joins the run first (its stop file, readiness report and
-metrics files, streaming/runtime/workers.py), and each gets the Host of its
-process, backed by that process's Lifecycle and Prometheus metrics.
+process of its own joins the run first (it sees the launcher's stop file),
+and each gets the Host of its process, backed by that process's Lifecycle
+and Prometheus metrics. A worker reports its readiness to the launcher once a
+source reads in it (`reading`, streaming/runtime/workers.py).
 """
 
 from __future__ import annotations
